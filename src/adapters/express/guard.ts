@@ -1,0 +1,98 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { PiplGuardError } from '../../errors/errors.js';
+import { type ActorResolver, normalizeActor, type PiplContext, type PiplGuard } from '../../guard.js';
+import type { RouteRequirement } from '../../policy/requirement.js';
+import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
+
+/** A route requirement plus how to find the data subject in an Express request. */
+export interface ExpressRouteRequirement<C extends string = string> extends RouteRequirement<C> {
+  /**
+   * The data subject this request is about, e.g. `(req) => req.params.userId`. When set, the consent
+   * token's `sub` must equal it. When absent, the token's own subject is the data subject (`/me` routes).
+   */
+  subject?: (req: Request) => string | undefined;
+}
+
+export interface ExpressGuardOptions {
+  /** Who makes the request, for the audit record (e.g. `req => req.user?.id`). */
+  actor?: ActorResolver<Request>;
+  /**
+   * `respond` (default): denials are answered here as RFC 9457 problem+json.
+   * `next`: denials go to `next(err)` as a `PiplGuardError` (with `status`, `expose`, `headers`) for
+   * your own error middleware.
+   */
+  errors?: 'respond' | 'next';
+}
+
+/**
+ * Binds a guard to Express 5. Returns a factory of route-level middleware.
+ *
+ * @example
+ * ```ts
+ * const guard = expressGuard(pipl);
+ * app.get('/users/:id/orders',
+ *   guard('order.fulfilment', { operation: 'use', subject: (req) => req.params.id }),
+ *   (req, res) => res.json({ decision: res.locals.pipl.decision.reason }));
+ * ```
+ */
+export function expressGuard<P extends string, C extends string>(
+  pipl: PiplGuard<P, C>,
+  options: ExpressGuardOptions = {},
+) {
+  const actorOf = options.actor;
+  const passErrors = options.errors === 'next';
+
+  return function guard(purpose: P, route: ExpressRouteRequirement<BuiltinCategory | C>): RequestHandler {
+    const requirement = pipl.requirement(purpose, route);
+    const subjectOf = route.subject;
+
+    return function piplGuard(req: Request, res: Response, next: NextFunction) {
+      let subjectId: string | undefined;
+      try {
+        subjectId = subjectOf ? subjectOf(req) : undefined;
+      } catch {
+        subjectId = undefined;
+      }
+      const view = {
+        method: req.method,
+        route: req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined,
+        header: (name: string) => req.headers[name],
+        subjectId: typeof subjectId === 'string' && subjectId !== '' ? subjectId : undefined,
+        subjectDeclared: subjectOf !== undefined,
+        actor: actorOf ? normalizeActor(safely(actorOf, req)) : null,
+      };
+      pipl.check(requirement, view).then((outcome) => {
+        if (outcome.error) {
+          if (passErrors) return next(outcome.error);
+          return sendProblem(res, outcome.error, outcome.requestId);
+        }
+        const context: PiplContext = {
+          decision: outcome.decision,
+          consent: outcome.consent,
+          requestId: outcome.requestId,
+          degraded: outcome.decision.effect === 'degrade',
+        };
+        res.locals.pipl = context;
+        next();
+      }, next);
+    };
+  };
+}
+
+function safely<R>(resolve: ActorResolver<R>, request: R) {
+  try {
+    return resolve(request);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes an RFC 9457 problem+json response. Exported for custom error middleware. */
+export function sendProblem(res: Response, error: PiplGuardError, requestId?: string): void {
+  const body = JSON.stringify(error.toProblem(requestId));
+  res.status(error.status);
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('content-type', 'application/problem+json; charset=utf-8');
+  res.end(body);
+}

@@ -1,0 +1,18 @@
+import type { PiplContext } from '../../guard.js';
+
+export {
+  type ExpressGuardOptions,
+  type ExpressRouteRequirement,
+  expressGuard,
+  sendProblem,
+} from './guard.js';
+export { piplProblemHandler } from './problem-handler.js';
+
+declare global {
+  namespace Express {
+    interface Locals {
+      /** Set by the pipl-guard middleware before a guarded handler runs. */
+      pipl?: PiplContext;
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import type { Context, Middleware, Next } from 'koa';
+import type { PiplGuardError } from '../../errors/errors.js';
+import { type ActorResolver, normalizeActor, type PiplContext, type PiplGuard } from '../../guard.js';
+import type { RouteRequirement } from '../../policy/requirement.js';
+import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
+
+/** A route requirement plus how to find the data subject in a Koa context. */
+export interface KoaRouteRequirement<C extends string = string> extends RouteRequirement<C> {
+  /**
+   * The data subject this request is about, e.g. `(ctx) => ctx.params.userId`. When set, the consent
+   * token's `sub` must equal it. When absent, the token's own subject is the data subject.
+   */
+  subject?: (ctx: Context) => string | undefined;
+}
+
+export interface KoaGuardOptions {
+  /** Who makes the request, for the audit record (e.g. `ctx => ctx.state.user?.id`). */
+  actor?: ActorResolver<Context>;
+  /**
+   * `respond` (default): denials are answered here as RFC 9457 problem+json.
+   * `throw`: denials are thrown as `PiplGuardError` (with `status`, `expose`, `headers`) for your own
+   * error-handling middleware or `app.on('error')`.
+   */
+  errors?: 'respond' | 'throw';
+}
+
+/**
+ * Binds a guard to Koa 3. Returns a factory of route-level middleware.
+ *
+ * @example
+ * ```ts
+ * const guard = koaGuard(pipl);
+ * router.get('/users/:id/orders',
+ *   guard('order.fulfilment', { operation: 'use', subject: (ctx) => ctx.params.id }),
+ *   (ctx) => { ctx.body = { decision: ctx.state.pipl?.decision.reason }; });
+ * ```
+ */
+export function koaGuard<P extends string, C extends string>(
+  pipl: PiplGuard<P, C>,
+  options: KoaGuardOptions = {},
+) {
+  const actorOf = options.actor;
+  const throwErrors = options.errors === 'throw';
+
+  return function guard(purpose: P, route: KoaRouteRequirement<BuiltinCategory | C>): Middleware {
+    const requirement = pipl.requirement(purpose, route);
+    const subjectOf = route.subject;
+
+    return async function piplGuard(ctx: Context, next: Next) {
+      let subjectId: string | undefined;
+      try {
+        subjectId = subjectOf ? subjectOf(ctx) : undefined;
+      } catch {
+        subjectId = undefined;
+      }
+      let actor: ReturnType<ActorResolver<Context>>;
+      try {
+        actor = actorOf ? actorOf(ctx) : undefined;
+      } catch {
+        actor = undefined;
+      }
+      const matched = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
+      const outcome = await pipl.check(requirement, {
+        method: ctx.method,
+        route: typeof matched === 'string' ? matched : undefined,
+        header: (name) => ctx.req.headers[name],
+        subjectId: typeof subjectId === 'string' && subjectId !== '' ? subjectId : undefined,
+        subjectDeclared: subjectOf !== undefined,
+        actor: normalizeActor(actor),
+      });
+      if (outcome.error) {
+        if (throwErrors) throw outcome.error;
+        return sendProblem(ctx, outcome.error, outcome.requestId);
+      }
+      const context: PiplContext = {
+        decision: outcome.decision,
+        consent: outcome.consent,
+        requestId: outcome.requestId,
+        degraded: outcome.decision.effect === 'degrade',
+      };
+      ctx.state.pipl = context;
+      await next();
+    };
+  };
+}
+
+/** Answers with an RFC 9457 problem+json body. Exported for custom error middleware. */
+export function sendProblem(ctx: Context, error: PiplGuardError, requestId?: string): void {
+  ctx.status = error.status;
+  ctx.set(error.headers);
+  ctx.set('cache-control', 'no-store');
+  ctx.type = 'application/problem+json';
+  ctx.body = JSON.stringify(error.toProblem(requestId));
+}

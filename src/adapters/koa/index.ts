@@ -1,0 +1,11 @@
+import type { PiplContext } from '../../guard.js';
+
+export { type KoaGuardOptions, type KoaRouteRequirement, koaGuard, sendProblem } from './guard.js';
+export { piplProblems } from './problem-middleware.js';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** Set by the pipl-guard middleware before a guarded handler runs. */
+    pipl?: PiplContext;
+  }
+}

@@ -1,0 +1,32 @@
+import { hostname } from 'node:os';
+import { VERSION } from '../version.js';
+import type { AuditEvent } from './record.js';
+
+/**
+ * Where audit records go. A sink seals each event into its hash chain in call order.
+ */
+export interface AuditSink {
+  /**
+   * Seals and queues an event. With `durable`, the returned promise resolves once the record is on
+   * stable storage (several concurrent records share one fsync). Throws a `PiplGuardError`
+   * (`audit_unavailable`) when the log cannot take the record; the guard then fails closed.
+   */
+  append(event: AuditEvent, durable?: boolean): undefined | Promise<void>;
+  /** `false` once a write has failed or the sink is closed; the guard refuses requests (503). */
+  readonly healthy: boolean;
+  /** Resolves when everything queued so far is written. */
+  flush(): Promise<void>;
+  /** Writes a `writer_stop` record, flushes, syncs and closes. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Who enforces: stamped into audit records. */
+export interface Enforcer {
+  service: string;
+  instance: string;
+  version: string;
+}
+
+export function defaultEnforcer(service = 'pipl-guard', instance?: string): Enforcer {
+  return { service, instance: instance ?? `${hostname()}:${process.pid}`, version: VERSION };
+}

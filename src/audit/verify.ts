@@ -1,0 +1,164 @@
+import { createReadStream } from 'node:fs';
+import { canonicalize } from './canonical.js';
+import { genesisHash, recordHash } from './chain.js';
+
+/** What went wrong at the first bad record. */
+export type AuditProblemKind =
+  | 'malformed' // not JSON, or not an object with chain fields
+  | 'not_canonical' // bytes differ from the canonical form: edited without re-hashing
+  | 'hash_mismatch' // content changed
+  | 'prev_mismatch' // link to the previous record broken
+  | 'seq_gap' // records missing
+  | 'reordered' // a record earlier in the chain appears later
+  | 'chain_mismatch' // a record from another chain
+  | 'truncated'; // the final line is incomplete
+
+export interface AuditProblem {
+  kind: AuditProblemKind;
+  /** 1-based line number in the file. */
+  line: number;
+  /** Sequence number expected at this line. */
+  expectedSeq: number;
+  /** Sequence number found, when readable. */
+  foundSeq?: number;
+  message: string;
+}
+
+export interface AuditVerification {
+  valid: boolean;
+  /** Records checked before the first problem (all of them when valid). */
+  records: number;
+  chain?: string;
+  lastSeq?: number;
+  /** Hash of the last valid record: compare with a checkpoint kept elsewhere to detect truncation. */
+  lastHash?: string;
+  problem?: AuditProblem;
+}
+
+/**
+ * Verifies a JSON-lines audit log: every line canonical, every hash right, seq gap-free from 0,
+ * every `prev` pointing at the record before. Reports the first problem. Streams, so memory stays
+ * flat for any file size.
+ *
+ * Deleting records from the end cannot be seen from the file alone; compare `lastSeq`/`lastHash`
+ * with a copy kept outside the writer's reach.
+ *
+ * @example
+ * ```ts
+ * const result = await verifyAuditLog('./var/audit/pipl.jsonl');
+ * if (!result.valid) console.error(result.problem?.message);
+ * ```
+ */
+export async function verifyAuditLog(path: string): Promise<AuditVerification> {
+  let lineNo = 0;
+  let records = 0;
+  let chain: string | undefined;
+  let prev: string | undefined;
+  let expectedSeq = 0;
+  let problem: AuditProblem | undefined;
+
+  const report = (kind: AuditProblemKind, message: string, foundSeq?: number): AuditProblem => ({
+    kind,
+    line: lineNo,
+    expectedSeq,
+    ...(foundSeq === undefined ? {} : { foundSeq }),
+    message,
+  });
+
+  function checkLine(text: string): AuditProblem | undefined {
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(text);
+    } catch {
+      return report('malformed', `Line ${lineNo} is not valid JSON`);
+    }
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      return report('malformed', `Line ${lineNo} is not a JSON object`);
+    }
+    const { seq, hash } = record;
+    if (typeof seq !== 'number' || typeof hash !== 'string' || typeof record.chain !== 'string') {
+      return report('malformed', `Line ${lineNo} lacks chain, seq or hash`);
+    }
+    if (chain === undefined) {
+      chain = record.chain;
+      prev = genesisHash(chain);
+    }
+    if (record.chain !== chain)
+      return report('chain_mismatch', `Line ${lineNo} belongs to chain "${record.chain}"`, seq);
+    if (canonicalize(record) !== text) {
+      return report(
+        'not_canonical',
+        `Line ${lineNo} (seq ${seq}) was altered: its bytes are not the canonical form`,
+        seq,
+      );
+    }
+    if (recordHash(record as never) !== hash) {
+      return report(
+        'hash_mismatch',
+        `Record seq ${seq} at line ${lineNo} was modified: its hash does not match`,
+        seq,
+      );
+    }
+    if (seq < expectedSeq) {
+      return report(
+        'reordered',
+        `Record seq ${seq} at line ${lineNo} is out of order (expected ${expectedSeq})`,
+        seq,
+      );
+    }
+    if (seq > expectedSeq) {
+      return report(
+        'seq_gap',
+        `Records seq ${expectedSeq}..${seq - 1} are missing before line ${lineNo}`,
+        seq,
+      );
+    }
+    if (record.prev !== prev) {
+      return report(
+        'prev_mismatch',
+        `Record seq ${seq} at line ${lineNo} does not link to the record before it`,
+        seq,
+      );
+    }
+    prev = hash;
+    return undefined;
+  }
+
+  // Split on LF only, byte-exact: a CR or any other inserted byte must count as tampering.
+  const stream = createReadStream(path);
+  let pending: Buffer = Buffer.alloc(0);
+  try {
+    outer: for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let data = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+      let newline = data.indexOf(0x0a);
+      while (newline >= 0) {
+        lineNo++;
+        problem = checkLine(data.toString('utf8', 0, newline));
+        if (problem) break outer;
+        records++;
+        expectedSeq++;
+        data = data.subarray(newline + 1);
+        newline = data.indexOf(0x0a);
+      }
+      pending = Buffer.from(data);
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (!problem && pending.length > 0) {
+    lineNo++;
+    problem = report(
+      'truncated',
+      `Line ${lineNo} is incomplete (no final newline): the last record is torn or was cut`,
+    );
+  }
+
+  const result: AuditVerification = { valid: problem === undefined, records };
+  if (chain !== undefined) result.chain = chain;
+  if (records > 0) {
+    result.lastSeq = expectedSeq - 1;
+    if (prev !== undefined) result.lastHash = prev;
+  }
+  if (problem) result.problem = problem;
+  return result;
+}

@@ -1,0 +1,1 @@
+export { type Decision, type DecisionContext, decide, refuse } from './decide.js';

@@ -1,0 +1,104 @@
+/**
+ * Stable reason codes. They are API: shown in audit records and in problem+json responses,
+ * documented in the README, and never renamed. Messages may improve; codes do not change.
+ */
+export const REASONS = {
+  // allow
+  consent_valid: { status: 200, effect: 'allow', title: 'Consent covers this processing' },
+  lawful_basis: {
+    status: 200,
+    effect: 'allow',
+    title: 'Processing rests on a non-consent lawful basis (Art. 13)',
+  },
+  // degrade (Art. 16: the service runs without the personal information)
+  degraded_no_consent: {
+    status: 200,
+    effect: 'degrade',
+    title: 'Consent absent; the handler runs without the data',
+  },
+  degraded_personalization_opt_out: {
+    status: 200,
+    effect: 'degrade',
+    title: 'Subject opted out of personalisation (Art. 24); non-personalised response',
+  },
+  // 400
+  token_ambiguous: { status: 400, effect: 'deny', title: 'Consent token supplied in more than one place' },
+  // 401 token problems
+  token_malformed: { status: 401, effect: 'deny', title: 'Consent token is not a well-formed compact JWS' },
+  token_too_large: { status: 401, effect: 'deny', title: 'Consent token exceeds the size limit' },
+  token_invalid: { status: 401, effect: 'deny', title: 'Consent token failed verification' },
+  token_expired: { status: 401, effect: 'deny', title: 'Consent token has expired' },
+  token_not_yet_valid: { status: 401, effect: 'deny', title: 'Consent token is not valid yet' },
+  claims_invalid: {
+    status: 401,
+    effect: 'deny',
+    title: 'Consent token claims do not match the consent schema',
+  },
+  // 403 consent problems
+  consent_required: {
+    status: 403,
+    effect: 'deny',
+    title: 'This purpose needs consent and no consent token was sent',
+  },
+  consent_withdrawn: { status: 403, effect: 'deny', title: 'The consent was withdrawn (Art. 15)' },
+  reconsent_required: {
+    status: 403,
+    effect: 'deny',
+    title: 'Consent was given under an older privacy notice; new consent is needed (Art. 14)',
+  },
+  subject_mismatch: { status: 403, effect: 'deny', title: 'The consent belongs to a different data subject' },
+  subject_unresolved: { status: 403, effect: 'deny', title: 'The route could not name the data subject' },
+  purpose_not_granted: { status: 403, effect: 'deny', title: 'The consent does not cover this purpose' },
+  category_not_granted: {
+    status: 403,
+    effect: 'deny',
+    title: 'The consent does not cover every category this route touches',
+  },
+  operation_not_granted: { status: 403, effect: 'deny', title: 'The consent does not cover this operation' },
+  separate_consent_required: {
+    status: 403,
+    effect: 'deny',
+    title: 'Separate consent is required (Art. 23, 25, 29, 39)',
+  },
+  written_consent_required: { status: 403, effect: 'deny', title: 'Written consent is required (Art. 29)' },
+  guardian_consent_required: {
+    status: 403,
+    effect: 'deny',
+    title: "A guardian's consent is required for a subject under 14 (Art. 31)",
+  },
+  recipient_not_granted: {
+    status: 403,
+    effect: 'deny',
+    title: 'The consent does not name this recipient (Art. 23)',
+  },
+  cross_border_not_granted: {
+    status: 403,
+    effect: 'deny',
+    title: 'The consent does not cover this cross-border transfer (Art. 38-39)',
+  },
+  personalization_opted_out: {
+    status: 403,
+    effect: 'deny',
+    title: 'The subject opted out of personalised processing (Art. 24)',
+  },
+  // 503 infrastructure: fail closed
+  keys_unavailable: { status: 503, effect: 'deny', title: 'Verification keys are unavailable' },
+  revocation_unavailable: {
+    status: 503,
+    effect: 'deny',
+    title: 'The consent withdrawal list is unavailable',
+  },
+  audit_unavailable: { status: 503, effect: 'deny', title: 'The audit log cannot be written' },
+  guard_unavailable: {
+    status: 503,
+    effect: 'deny',
+    title: 'The consent guard failed; the request was stopped',
+  },
+} as const satisfies Record<string, { status: number; effect: 'allow' | 'deny' | 'degrade'; title: string }>;
+
+/** Every stable reason code a decision or error can carry. */
+export type ReasonCode = keyof typeof REASONS;
+/** Reason codes that deny the request. */
+export type DenyReason = {
+  [K in ReasonCode]: (typeof REASONS)[K]['effect'] extends 'deny' ? K : never;
+}[ReasonCode];

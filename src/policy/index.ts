@@ -1,0 +1,8 @@
+export {
+  definePolicy,
+  type Policy,
+  type PolicyInput,
+  type Purpose,
+  type PurposeInput,
+} from './define-policy.js';
+export { compileRequirement, type Requirement, type RouteRequirement } from './requirement.js';

@@ -1,0 +1,79 @@
+import { PiplConfigError } from '../errors/errors.js';
+import type { Operation } from '../taxonomy/taxonomy.js';
+import type { Policy, Purpose } from './define-policy.js';
+
+/** What one route does with personal information: the purpose, the operation and its scope. */
+export interface RouteRequirement<C extends string = string> {
+  /** The operation this route performs (Art. 4). Must be declared on the purpose. */
+  operation: Operation;
+  /** Categories this route touches. Defaults to all of the purpose's categories. */
+  categories?: readonly C[];
+  /** For `provide`: the receiving personal-information handler, as the consent names it (Art. 23). */
+  recipient?: string;
+  /** For `cross_border`: destination country (ISO 3166-1 alpha-2) and overseas recipient (Art. 38–39). */
+  crossBorder?: { country: string; recipient: string };
+  /** Route label for the audit log when the framework cannot report the route pattern. */
+  route?: string;
+}
+
+/** A route requirement checked against the policy, with everything per-request work needs precomputed. */
+export interface Requirement {
+  readonly purpose: Purpose;
+  readonly operation: Operation;
+  readonly categories: readonly string[];
+  /** Categories that are sensitive PI under the policy (before the subject's age is known). */
+  readonly sensitiveCategories: readonly string[];
+  readonly recipient: string | undefined;
+  readonly crossBorder: { readonly country: string; readonly recipient: string } | undefined;
+  readonly route: string | undefined;
+}
+
+const COUNTRY = /^[A-Z]{2}$/;
+
+/**
+ * Checks a route's requirement against the policy. Called when the route is defined, so a typo is a
+ * start-up error ({@link PiplConfigError}), never a runtime 500.
+ */
+export function compileRequirement(policy: Policy, purposeKey: string, route: RouteRequirement): Requirement {
+  const where = `route requirement for purpose "${purposeKey}"`;
+  const purpose = policy.purposes.get(purposeKey);
+  if (!purpose) {
+    const known = [...policy.purposes.keys()].join(', ');
+    throw new PiplConfigError(`${where}: unknown purpose; declared purposes are: ${known}`);
+  }
+  if (!purpose.operations.has(route.operation)) {
+    throw new PiplConfigError(
+      `${where}: operation "${route.operation}" is not declared on the purpose (declared: ${[...purpose.operations].join(', ')})`,
+    );
+  }
+  const categories = route.categories ? [...new Set(route.categories)] : [...purpose.categories];
+  if (categories.length === 0) throw new PiplConfigError(`${where}: name at least one category`);
+  for (const category of categories) {
+    if (!policy.categories.has(category))
+      throw new PiplConfigError(`${where}: unknown category "${category}"`);
+    if (!purpose.categories.has(category)) {
+      throw new PiplConfigError(
+        `${where}: category "${category}" is not declared on the purpose (Art. 6 minimum scope)`,
+      );
+    }
+  }
+  if (route.operation === 'provide' && !route.recipient) {
+    throw new PiplConfigError(`${where}: operation "provide" needs a recipient (Art. 23)`);
+  }
+  if (route.operation === 'cross_border') {
+    if (!route.crossBorder?.recipient || !COUNTRY.test(route.crossBorder.country ?? '')) {
+      throw new PiplConfigError(
+        `${where}: operation "cross_border" needs crossBorder: { country: 'SG', recipient: '...' } (Art. 38–39)`,
+      );
+    }
+  }
+  return Object.freeze({
+    purpose,
+    operation: route.operation,
+    categories: Object.freeze(categories),
+    sensitiveCategories: Object.freeze(categories.filter((category) => policy.isSensitive(category))),
+    recipient: route.recipient,
+    crossBorder: route.crossBorder ? Object.freeze({ ...route.crossBorder }) : undefined,
+    route: route.route,
+  });
+}
