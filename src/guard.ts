@@ -34,6 +34,8 @@ export interface PiplGuardOptions<P extends string, C extends string> {
      * `sensitive` (default) for sensitive PI and children's PI, `always`, or `never`.
      */
     durable?: 'sensitive' | 'always' | 'never';
+    /** Also record how each allowed request ended (status, duration) when its response finishes. Default true. */
+    outcomes?: boolean;
     service?: string;
     instance?: string;
   };
@@ -95,6 +97,11 @@ export interface PiplGuard<P extends string = string, C extends string = string>
   requirement(purpose: P, route: RouteRequirement<BuiltinCategory | C>): Requirement;
   /** Runs one request through extract → verify → withdrawal → decide → audit. Never rejects. */
   check(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome>;
+  /**
+   * Records how a let-through request ended. Adapters call it when the response finishes; a no-op
+   * when `audit.outcomes` is false. Never throws: a full log already failed the request's own record.
+   */
+  recordOutcome(outcome: GuardOutcome, status: number, startedAt: number): void;
   /** Withdraws a consent id (Art. 15): every later request carrying it is refused. */
   withdraw(consentId: string, until?: number): Promise<void>;
   /** Resolves when local keys are imported; rejects with `PiplConfigError` when they are unusable. */
@@ -155,6 +162,7 @@ export function createPiplGuard<P extends string, C extends string>(
   const durability = options.audit.durable ?? 'sensitive';
   const enforcer: Enforcer = defaultEnforcer(options.audit.service, options.audit.instance);
   const onError = options.onError ?? (() => {});
+  const recordOutcomes = options.audit.outcomes ?? true;
 
   function headersFor(code: string): Record<string, string> {
     if (code === 'token_ambiguous')
@@ -174,6 +182,8 @@ export function createPiplGuard<P extends string, C extends string>(
   }
 
   function needsDurable(requirement: Requirement, consent: VerifiedConsent | undefined): boolean {
+    const declared = requirement.purpose.durability;
+    if (declared !== undefined) return declared === 'durable';
     if (durability === 'never') return false;
     if (durability === 'always') return true;
     return requirement.sensitiveCategories.length > 0 || consent?.ageBand === 'under14';
@@ -258,8 +268,8 @@ export function createPiplGuard<P extends string, C extends string>(
     const requestId =
       typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : uuidv7(Date.now());
     try {
-      // An audit log that cannot be written never lets a request through.
-      if (!sink.healthy) {
+      // An audit log that cannot be written never lets a request through (unless the purpose opted out).
+      if (!sink.healthy && !requirement.purpose.failOpen) {
         const error = refusal('audit_unavailable');
         return { decision: refuse(requirement, 'audit_unavailable'), consent: undefined, requestId, error };
       }
@@ -271,6 +281,19 @@ export function createPiplGuard<P extends string, C extends string>(
         if (written) await written;
       } catch (auditError) {
         if (!isPiplGuardError(auditError)) onError(auditError);
+        if (requirement.purpose.failOpen) {
+          // Opted in explicitly: the decision stands unrecorded, and the hole is recorded on recovery.
+          sink.noteDropped(isPiplGuardError(auditError) ? 'refused' : 'write_failed');
+          if (decision.effect === 'deny') {
+            return {
+              decision,
+              consent: undefined,
+              requestId,
+              error: error ?? refusal(decision.reason as PiplGuardError['code']),
+            };
+          }
+          return { decision, consent, requestId, error: undefined };
+        }
         const failed = refusal('audit_unavailable');
         return {
           decision: refuse(requirement, 'audit_unavailable', consent),
@@ -301,6 +324,20 @@ export function createPiplGuard<P extends string, C extends string>(
       return compileRequirement(policy, purpose, route);
     },
     check: checkRequest,
+    recordOutcome(outcome, status, startedAt) {
+      if (!recordOutcomes || outcome.error) return;
+      try {
+        sink.append({
+          type: 'outcome',
+          requestId: outcome.requestId,
+          purpose: outcome.decision.purpose,
+          status,
+          durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+        });
+      } catch {
+        sink.noteDropped('outcome_refused');
+      }
+    },
     async withdraw(consentId, until) {
       await revocations.revoke(consentId, until);
     },

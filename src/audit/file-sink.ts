@@ -1,12 +1,18 @@
 import * as fs from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { ChainHead } from './chain.js';
-import type { AuditRecord } from './record.js';
-import { type AuditSink, defaultEnforcer, type Enforcer } from './sink.js';
+import {
+  type CheckpointPayload,
+  type CheckpointSigner,
+  checkpointDigest,
+  signCheckpoint,
+} from './checkpoint.js';
+import { readTail, segmentName, segmentsOf } from './segments.js';
+import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from './sink.js';
 
 export interface FileAuditSinkOptions {
-  /** JSON-lines file to append to; created (with its directory) when missing. */
+  /** Active JSON-lines file; created (with its directory) when missing. Rotated segments sit beside it. */
   path: string;
   /** Chain name recorded in every record (default `pipl-guard`). One writer per chain. */
   chain?: string;
@@ -14,6 +20,28 @@ export interface FileAuditSinkOptions {
   maxQueueRecords?: number;
   /** ... or when this many bytes are waiting (default 16 MiB). */
   maxQueueBytes?: number;
+  /** Signed checkpoints, written to `<path>.checkpoints` and handed to `onCheckpoint`. */
+  checkpoint?: CheckpointSigner & {
+    /** Issue one after this many new records (default 1000). */
+    everyRecords?: number;
+    /** ... and at least this often, even with no new records (default 60000 ms). */
+    everyMs?: number;
+    /**
+     * Ship each checkpoint somewhere the writer cannot rewrite (SIEM, WORM bucket, a second team).
+     * Without an outside copy, whoever holds the signing key could rewrite history and re-sign it,
+     * and deleting the newest records would go unseen.
+     */
+    onCheckpoint?: (checkpoint: { jws: string; payload: CheckpointPayload }) => void | Promise<void>;
+  };
+  /** Rotate the active file into a segment when it passes this size or age. */
+  rotate?: { maxBytes?: number; maxAgeMs?: number };
+  /**
+   * Delete segments older than this many days (default 1096: PIPL Art. 54–56 records kept ≥ 3 years).
+   * A segment not covered by a signed checkpoint is never deleted.
+   */
+  retentionDays?: number;
+  /** After a write failure, retry this often (default 1000 ms). While failing, the sink refuses records. */
+  retryMs?: number;
   enforcer?: Partial<Enforcer>;
 }
 
@@ -25,13 +53,16 @@ interface Waiter {
 /**
  * The default audit sink: appends hash-chained canonical JSON lines to a file.
  *
- * Records are sealed (seq, prev, hash) on the request's thread, in order, then written in batches
- * off the critical path: everything queued while one write is in flight goes out in the next one.
- * A `durable` append waits for its batch's `fdatasync`, which all concurrent durable appends share.
- * After any write error the sink stays unhealthy and refuses records, so guards fail closed.
+ * Records are sealed (seq, prev, hash) on the caller's thread, in order, then written in batches
+ * off the critical path: everything queued while one write is in flight goes out in the next.
+ * A `durable` append resolves after its batch's `fdatasync`, which all concurrent durable appends
+ * share (group commit). A `buffered` append is written by the next batch, normally within a few
+ * milliseconds; a crash or power cut before then loses it (at most `maxQueueRecords` records).
  *
- * Opening the file continues its chain: a torn final line (crash mid-write) is cut off and a
- * `writer_start` record notes whether the previous writer shut down cleanly.
+ * A failed write (disk full, EIO) makes the sink refuse records (guards answer 503) and retry the
+ * unwritten bytes every `retryMs`; nothing sealed is skipped, so the chain has no holes. Opening
+ * continues the chain: a torn final line (crash mid-write) is cut off and a `writer_start` record
+ * notes whether the previous writer shut down cleanly.
  *
  * @example
  * ```ts
@@ -43,21 +74,34 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   const chain = options.chain ?? 'pipl-guard';
   const maxRecords = options.maxQueueRecords ?? 10_000;
   const maxBytes = options.maxQueueBytes ?? 16 * 1024 * 1024;
+  const retryMs = options.retryMs ?? 1000;
   const enforcer = { ...defaultEnforcer(), ...options.enforcer };
+  const checkpointPath = `${options.path}.checkpoints`;
+  const cp = options.checkpoint;
+  const cpEveryRecords = cp?.everyRecords ?? 1000;
+  const retentionMs = (options.retentionDays ?? 1096) * 86_400_000;
 
   let fd: number;
   let head: ChainHead;
-  let startEvent: { cleanShutdown: boolean; repairedBytes?: number };
+  let fileBytes: number;
+  let fileOpenedAt = Date.now();
+  let lastCheckpoint: { digest: string; lastSeq: number } | undefined;
   try {
     fs.mkdirSync(dirname(options.path), { recursive: true });
     fd = fs.openSync(options.path, 'a+');
-    const recovered = recoverTail(fd, chain);
+    const recovered = recover(fd, options.path, chain);
     head = new ChainHead(chain, recovered.nextSeq, recovered.prev);
-    startEvent = { cleanShutdown: recovered.cleanShutdown };
-    if (recovered.repairedBytes > 0) startEvent.repairedBytes = recovered.repairedBytes;
-    const { line } = head.seal({ type: 'writer_start', ...startEvent, enforcer });
-    fs.writeSync(fd, line);
+    const start = head.seal({
+      type: 'writer_start',
+      cleanShutdown: recovered.cleanShutdown,
+      ...(recovered.repairedBytes > 0 ? { repairedBytes: recovered.repairedBytes } : {}),
+      enforcer,
+    });
+    fs.writeSync(fd, start.line);
     fs.fdatasyncSync(fd);
+    fileBytes = fs.fstatSync(fd).size;
+    const lastJws = readTail(checkpointPath);
+    if (lastJws) lastCheckpoint = { digest: checkpointDigest(lastJws), lastSeq: -1 };
   } catch (error) {
     if (error instanceof PiplConfigError) throw error;
     throw new PiplConfigError(
@@ -69,41 +113,91 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   let queuedBytes = 0;
   let durableWaiters: Waiter[] = [];
   let idleWaiters: Waiter[] = [];
+  /** Bytes sealed and taken from the queue but not yet fully written: retried after a failure. */
+  let inflight: Buffer | undefined;
   let writing = false;
   let scheduled = false;
   let failure: Error | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
+  let sinceCheckpoint = 0;
+  let firstTimeSinceCheckpoint: string | null = null;
+  let lastSealedTime: string | null = null;
+  let writtenSeq = head.seq - 1;
+  let writtenHash = head.prev;
+  let writtenTime: string | null = null;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const drops = new DropCounter();
 
   const unavailable = (why: string) => new PiplGuardError('audit_unavailable', why);
 
   function schedule() {
-    if (scheduled || writing) return;
+    if (scheduled || writing || failure) return;
     scheduled = true;
     setImmediate(drain);
+  }
+
+  function takeBatch(): { waiters: Waiter[]; lastSeq: number; lastHash: string; lastTime: string | null } {
+    inflight = Buffer.from(queue.join(''));
+    const batch = {
+      waiters: durableWaiters,
+      lastSeq: head.seq - 1,
+      lastHash: head.prev,
+      lastTime: lastSealedTime,
+    };
+    queue = [];
+    queuedBytes = 0;
+    durableWaiters = [];
+    return batch;
   }
 
   async function drain() {
     scheduled = false;
     writing = true;
-    while (queue.length > 0 && !failure) {
-      const batch = Buffer.from(queue.join(''));
-      const waiters = durableWaiters;
-      queue = [];
-      queuedBytes = 0;
-      durableWaiters = [];
+    while ((inflight || queue.length > 0) && !failure) {
+      const batch = inflight
+        ? { waiters: [], lastSeq: head.seq - 1, lastHash: head.prev, lastTime: lastSealedTime }
+        : takeBatch();
+      if (queue.length > 0 && inflight) {
+        // Retrying after a failure: whatever was queued meanwhile goes out with it.
+        const rest = takeBatch();
+        batch.waiters = rest.waiters;
+      }
       try {
-        await writeAll(fd, batch);
-        if (waiters.length > 0) await fdatasync(fd);
-        for (const waiter of waiters) waiter.resolve();
+        await writeFrom(fd, inflight as Buffer);
+        inflight = undefined;
+        if (batch.waiters.length > 0) await fdatasync(fd);
+        for (const waiter of batch.waiters) waiter.resolve();
+        writtenSeq = batch.lastSeq;
+        writtenHash = batch.lastHash;
+        writtenTime = batch.lastTime;
+        if (cp && sinceCheckpoint >= cpEveryRecords) await checkpoint('records');
+        if (options.rotate && shouldRotate()) await rotate();
       } catch (error) {
-        fail(error as Error, waiters);
+        fail(error as Error, batch.waiters);
       }
     }
     writing = false;
-    const idle = idleWaiters;
-    idleWaiters = [];
-    for (const waiter of idle) failure ? waiter.reject(failure) : waiter.resolve();
+    if (!failure) {
+      const idle = idleWaiters;
+      idleWaiters = [];
+      for (const waiter of idle) waiter.resolve();
+    }
+  }
+
+  /** Writes `inflight` from where the last attempt stopped, so a retry never duplicates bytes. */
+  async function writeFrom(handle: number, buffer: Buffer) {
+    let offset = 0;
+    try {
+      while (offset < buffer.length) {
+        offset += await write(handle, buffer, offset);
+      }
+      fileBytes += buffer.length;
+    } catch (error) {
+      inflight = buffer.subarray(offset);
+      fileBytes += offset;
+      throw error;
+    }
   }
 
   function fail(error: Error, waiters: Waiter[]) {
@@ -111,22 +205,106 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     const lost = unavailable('The audit log write failed');
     for (const waiter of [...waiters, ...durableWaiters]) waiter.reject(lost);
     durableWaiters = [];
-    queue = [];
-    queuedBytes = 0;
+    retryTimer = setTimeout(retry, retryMs);
+    retryTimer.unref();
+  }
+
+  function retry() {
+    retryTimer = undefined;
+    failure = undefined;
+    if (drops.count > 0) sealLine(drops.take(enforcer));
+    if (!inflight && queue.length === 0) return;
+    scheduled = true;
+    setImmediate(drain);
+  }
+
+  function sealLine(event: Parameters<ChainHead['seal']>[0]) {
+    const { line, record } = head.seal(event);
+    queue.push(line);
+    queuedBytes += line.length;
+    sinceCheckpoint++;
+    lastSealedTime = record.time;
+    firstTimeSinceCheckpoint ??= record.time;
+  }
+
+  async function checkpoint(trigger: CheckpointPayload['trigger']) {
+    if (!cp) return;
+    await fdatasync(fd);
+    const payload: CheckpointPayload = {
+      type: 'pipl-audit-checkpoint',
+      chain,
+      size: writtenSeq + 1,
+      lastSeq: writtenSeq,
+      lastHash: writtenHash,
+      prevCheckpoint: lastCheckpoint?.digest ?? null,
+      firstTime: firstTimeSinceCheckpoint,
+      lastTime: writtenTime,
+      issuedAt: new Date().toISOString(),
+      trigger,
+    };
+    const jws = await signCheckpoint(payload, cp);
+    fs.appendFileSync(checkpointPath, `${jws}\n`);
+    lastCheckpoint = { digest: checkpointDigest(jws), lastSeq: writtenSeq };
+    sinceCheckpoint = 0;
+    firstTimeSinceCheckpoint = null;
+    await cp.onCheckpoint?.({ jws, payload });
+  }
+
+  function shouldRotate(): boolean {
+    const rotate = options.rotate ?? {};
+    return (
+      (rotate.maxBytes !== undefined && fileBytes >= rotate.maxBytes) ||
+      (rotate.maxAgeMs !== undefined && Date.now() - fileOpenedAt >= rotate.maxAgeMs)
+    );
+  }
+
+  /** Moves the active file to a segment named by its first seq; the chain carries on in a new file. */
+  async function rotate() {
+    if (queue.length > 0) return; // the next batch rotates, so no record is split from its batch
+    await checkpoint('rotation');
+    fs.fdatasyncSync(fd);
+    const firstSeq = firstSeqOf(options.path);
+    fs.closeSync(fd);
+    fs.renameSync(options.path, join(dirname(options.path), segmentName(basename(options.path), firstSeq)));
+    fd = fs.openSync(options.path, 'a+');
+    fileBytes = 0;
+    fileOpenedAt = Date.now();
+    applyRetention();
+  }
+
+  function applyRetention() {
+    const now = Date.now();
+    for (const segment of segmentsOf(options.path)) {
+      const stat = fs.statSync(segment.path);
+      // Never delete what no signed checkpoint covers.
+      const covered = lastCheckpoint !== undefined && segment.lastSeq <= lastCheckpoint.lastSeq;
+      if (cp && covered && now - stat.mtimeMs > retentionMs) fs.unlinkSync(segment.path);
+    }
   }
 
   function flush(): Promise<void> {
-    if (!writing && !scheduled && queue.length === 0)
-      return failure ? Promise.reject(failure) : Promise.resolve();
-    return new Promise<void>((resolve, reject) => idleWaiters.push({ resolve, reject }));
+    if (!writing && !scheduled && !inflight && queue.length === 0) {
+      return failure ? Promise.reject(unavailable('The audit log write failed')) : Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      idleWaiters.push({ resolve, reject });
+      if (failure) reject(unavailable('The audit log write failed'));
+    });
+  }
+
+  let cpTimer: NodeJS.Timeout | undefined;
+  if (cp) {
+    cpTimer = setInterval(() => {
+      if (!writing && !failure && !closed) void checkpoint('interval').catch(() => {});
+    }, cp.everyMs ?? 60_000);
+    cpTimer.unref();
   }
 
   // Backstop for a process that exits without close(): write what is queued, synchronously.
   const onExit = () => {
-    if (failure || queue.length === 0) return;
     try {
-      fs.writeSync(fd, queue.join(''));
-      queue = [];
+      if (inflight) fs.writeSync(fd, inflight);
+      if (queue.length > 0) fs.writeSync(fd, queue.join(''));
     } catch {
       // Nothing more can be done while exiting; the next open repairs any torn line.
     }
@@ -139,29 +317,32 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     },
     append(event, durable = false) {
       if (closed) throw unavailable('The audit log is closed');
-      if (failure) throw unavailable('The audit log failed earlier and refuses new records');
+      if (failure) throw unavailable('The audit log cannot be written; retrying');
       if (queue.length >= maxRecords || queuedBytes >= maxBytes)
         throw unavailable('The audit write queue is full');
-      const { line } = head.seal(event);
-      queue.push(line);
-      queuedBytes += line.length;
+      sealLine(event);
       schedule();
       if (!durable) return undefined;
       return new Promise<void>((resolve, reject) => durableWaiters.push({ resolve, reject }));
+    },
+    noteDropped(cause) {
+      drops.note(cause);
     },
     flush,
     close() {
       if (closing) return closing;
       closing = (async () => {
-        if (!failure) {
-          const { line } = head.seal({ type: 'writer_stop', enforcer });
-          queue.push(line);
-          schedule();
-        }
+        clearInterval(cpTimer);
+        clearTimeout(retryTimer);
+        if (retryTimer !== undefined || failure) retry();
+        if (drops.count > 0) sealLine(drops.take(enforcer));
+        sealLine({ type: 'writer_stop', enforcer });
+        schedule();
         closed = true;
         try {
           await flush();
           fs.fdatasyncSync(fd);
+          await checkpoint('close');
         } finally {
           process.removeListener('exit', onExit);
           fs.closeSync(fd);
@@ -172,57 +353,52 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   };
 }
 
-function writeAll(fd: number, buffer: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (offset: number) => {
-      fs.write(fd, buffer, offset, buffer.length - offset, null, (error, written) => {
-        if (error) return reject(error);
-        if (offset + written < buffer.length) return step(offset + written);
-        resolve();
-      });
-    };
-    step(0);
-  });
+function write(fd: number, buffer: Buffer, offset: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.write(fd, buffer, offset, buffer.length - offset, null, (error, written) =>
+      error ? reject(error) : resolve(written),
+    ),
+  );
 }
 
 function fdatasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
 }
 
-/** Finds the last complete record, cutting off a torn final line. */
-function recoverTail(
+function firstSeqOf(path: string): number {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(4096);
+    const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
+    const match = /"seq":(\d+)/.exec(buffer.toString('utf8', 0, read).split('\n')[0] ?? '');
+    return match ? Number(match[1]) : 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Finds where the chain left off: the active file's last complete record, else the newest segment's. */
+function recover(
   fd: number,
+  path: string,
   chain: string,
 ): { nextSeq: number; prev: string | undefined; cleanShutdown: boolean; repairedBytes: number } {
   const size = fs.fstatSync(fd).size;
-  if (size === 0) return { nextSeq: 0, prev: undefined, cleanShutdown: true, repairedBytes: 0 };
-  const chunk = 64 * 1024;
-  let end = size;
-  let tail = '';
-  let repairedBytes = 0;
-  // Read backwards until the text holds one complete line before the final newline.
-  for (let start = Math.max(0, size - chunk); ; start = Math.max(0, start - chunk)) {
-    const buffer = Buffer.alloc(end - start);
-    fs.readSync(fd, buffer, 0, buffer.length, start);
-    tail = buffer.toString('utf8') + tail;
-    end = start;
-    const lastNewline = tail.lastIndexOf('\n');
-    if (lastNewline >= 0 && (tail.lastIndexOf('\n', lastNewline - 1) >= 0 || start === 0)) break;
-    if (start === 0) break;
+  const { lastLine, repairedBytes } = lastCompleteLine(fd, size);
+  let line = lastLine;
+  if (line === undefined) {
+    const segments = segmentsOf(path);
+    const newest = segments.at(-1);
+    if (newest) line = readTail(newest.path);
   }
-  const lastNewline = tail.lastIndexOf('\n');
-  if (lastNewline < tail.length - 1) {
-    repairedBytes = Buffer.byteLength(tail.slice(lastNewline + 1));
-    fs.ftruncateSync(fd, size - repairedBytes);
-  }
-  if (lastNewline < 0) return { nextSeq: 0, prev: undefined, cleanShutdown: false, repairedBytes };
-  const lastLine = tail.slice(tail.lastIndexOf('\n', lastNewline - 1) + 1, lastNewline);
-  let last: AuditRecord;
+  if (line === undefined)
+    return { nextSeq: 0, prev: undefined, cleanShutdown: repairedBytes === 0, repairedBytes };
+  let last: { chain?: unknown; seq?: unknown; hash?: unknown; type?: unknown };
   try {
-    last = JSON.parse(lastLine) as AuditRecord;
+    last = JSON.parse(line);
   } catch {
     throw new PiplConfigError(
-      'The audit log ends in a record that is not JSON; run verifyAuditLog() before writing to it',
+      'The audit log ends in a record that is not JSON; run `pipl-guard audit verify` on it',
     );
   }
   if (last.chain !== chain || typeof last.seq !== 'number' || typeof last.hash !== 'string') {
@@ -236,4 +412,28 @@ function recoverTail(
     cleanShutdown: last.type === 'writer_stop',
     repairedBytes,
   };
+}
+
+/** Reads backwards to the last newline-terminated line, cutting off a torn tail. */
+function lastCompleteLine(fd: number, size: number): { lastLine: string | undefined; repairedBytes: number } {
+  if (size === 0) return { lastLine: undefined, repairedBytes: 0 };
+  const chunk = 64 * 1024;
+  let tail = Buffer.alloc(0);
+  let start = size;
+  let lastNewline = -1;
+  let prevNewline = -1;
+  while (start > 0) {
+    const from = Math.max(0, start - chunk);
+    const buffer = Buffer.alloc(start - from);
+    fs.readSync(fd, buffer, 0, buffer.length, from);
+    tail = Buffer.concat([buffer, tail]);
+    start = from;
+    lastNewline = tail.lastIndexOf(0x0a);
+    prevNewline = lastNewline > 0 ? tail.lastIndexOf(0x0a, lastNewline - 1) : -1;
+    if (lastNewline >= 0 && (prevNewline >= 0 || start === 0)) break;
+  }
+  const repairedBytes = tail.length - (lastNewline + 1);
+  if (repairedBytes > 0) fs.ftruncateSync(fd, size - repairedBytes);
+  if (lastNewline < 0) return { lastLine: undefined, repairedBytes };
+  return { lastLine: tail.toString('utf8', prevNewline + 1, lastNewline), repairedBytes };
 }

@@ -39,6 +39,7 @@ export function memoryAuditSink(options: { chain?: string } = {}): MemoryAuditSi
       lines.push(line);
       return undefined;
     },
+    noteDropped() {},
     async flush() {},
     async close() {
       closed = true;

@@ -60,5 +60,30 @@ export interface WriterStopEvent {
   enforcer: { service: string; instance: string; version: string };
 }
 
-export type AuditEvent = DecisionEvent | WriterStartEvent | WriterStopEvent;
+/** How a guarded request ended: written when the response finishes. */
+export interface OutcomeEvent {
+  type: 'outcome';
+  requestId: string;
+  purpose: string;
+  /** HTTP status the application answered with. */
+  status: number;
+  durationMs: number;
+}
+
+/**
+ * Written when the log recovers after refusing records for fail-open purposes: how many decisions
+ * went unrecorded and when, so the hole is visible in the log itself.
+ */
+export interface DroppedEvent {
+  type: 'dropped';
+  count: number;
+  /** RFC 3339 times of the first and last unrecorded decision. */
+  from: string;
+  to: string;
+  /** Why the log refused them (error code such as ENOSPC, or `queue_full`). */
+  cause: string;
+  enforcer: { service: string; instance: string; version: string };
+}
+
+export type AuditEvent = DecisionEvent | OutcomeEvent | DroppedEvent | WriterStartEvent | WriterStopEvent;
 export type AuditRecord = AuditEvent & ChainFields;

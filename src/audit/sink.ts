@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { VERSION } from '../version.js';
-import type { AuditEvent } from './record.js';
+import type { AuditEvent, DroppedEvent } from './record.js';
 
 /**
  * Where audit records go. A sink seals each event into its hash chain in call order.
@@ -12,6 +12,11 @@ export interface AuditSink {
    * (`audit_unavailable`) when the log cannot take the record; the guard then fails closed.
    */
   append(event: AuditEvent, durable?: boolean): undefined | Promise<void>;
+  /**
+   * Counts a decision a fail-open purpose let through although the log could not take its record.
+   * A `dropped` record with the count and time range is written once the log accepts records again.
+   */
+  noteDropped(cause: string): void;
   /** `false` once a write has failed or the sink is closed; the guard refuses requests (503). */
   readonly healthy: boolean;
   /** Resolves when everything queued so far is written. */
@@ -29,4 +34,35 @@ export interface Enforcer {
 
 export function defaultEnforcer(service = 'pipl-guard', instance?: string): Enforcer {
   return { service, instance: instance ?? `${hostname()}:${process.pid}`, version: VERSION };
+}
+
+/** Tallies unrecorded decisions until a `dropped` marker can be written. */
+export class DropCounter {
+  count = 0;
+  private from = '';
+  private to = '';
+  private cause = '';
+
+  note(cause: string): void {
+    const now = new Date().toISOString();
+    if (this.count === 0) {
+      this.from = now;
+      this.cause = cause;
+    }
+    this.to = now;
+    this.count++;
+  }
+
+  take(enforcer: Enforcer): DroppedEvent {
+    const event: DroppedEvent = {
+      type: 'dropped',
+      count: this.count,
+      from: this.from,
+      to: this.to,
+      cause: this.cause,
+      enforcer,
+    };
+    this.count = 0;
+    return event;
+  }
 }

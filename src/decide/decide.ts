@@ -110,7 +110,7 @@ function checkGrant(
   }
   const { purpose } = requirement;
   // Art. 28, 31: all PI of a child under 14 is sensitive and needs the guardian's consent.
-  if (consent.ageBand === 'under14') {
+  if (consent.ageBand === 'under14' || purpose.childrenUnder14) {
     if (grant.consentType !== 'guardian' || consent.guardian === undefined)
       return 'guardian_consent_required';
     if (purpose.writtenConsent && consent.guardian.method !== 'written') return 'written_consent_required';

@@ -34,7 +34,30 @@ export interface PurposeInput<C extends string = string> {
   writtenConsent?: boolean;
   /** Minimum privacy-notice version a consent must have been given under. Defaults to the policy's. */
   noticeVersion?: number;
+  /**
+   * The purpose serves children under 14 (Art. 31): guardian consent is required whatever age band
+   * the token states, so a consent service that mislabels a child cannot skip the rule.
+   */
+  childrenUnder14?: boolean;
+  /** How this purpose's decisions reach the audit log. */
+  audit?: PurposeAuditInput;
   description?: string;
+}
+
+/** Per-purpose audit behaviour. */
+export interface PurposeAuditInput {
+  /**
+   * `durable`: the record is on disk (fsync, shared by concurrent requests) before the handler runs.
+   * `buffered`: written within milliseconds, off the request path. Default: `durable` for sensitive PI
+   * (and children's PI), otherwise the guard's `audit.durable` setting.
+   */
+  durability?: 'durable' | 'buffered';
+  /**
+   * What happens when the log cannot take the record. `fail_closed` (default): 503
+   * `audit_unavailable`. `fail_open`: the request goes on and a `dropped` marker with the count is
+   * written when the log recovers. Not allowed for purposes touching sensitive PI.
+   */
+  onFailure?: 'fail_closed' | 'fail_open';
 }
 
 /** The whole processing policy: privacy notice, extra categories, purposes. */
@@ -43,7 +66,7 @@ export interface PolicyInput<P extends string = string, C extends string = never
   notice: { id: string; version: number };
   /** Extra categories, or overrides of built-in sensitivity (e.g. `government_id`). */
   categories?: { readonly [K in C]: CategoryDefinition };
-  purposes: { readonly [K in P]: PurposeInput<BuiltinCategory | C> };
+  purposes: { readonly [K in P]: PurposeInput<BuiltinCategory | NoInfer<C>> };
 }
 
 /** A validated purpose, ready for per-request use. */
@@ -58,6 +81,9 @@ export interface Purpose {
   readonly onMissingConsent: 'deny' | 'degrade';
   readonly writtenConsent: boolean;
   readonly noticeVersion: number;
+  readonly childrenUnder14: boolean;
+  readonly durability: 'durable' | 'buffered' | undefined;
+  readonly failOpen: boolean;
 }
 
 /** A validated policy. Built once at start-up by {@link definePolicy}. */
@@ -83,6 +109,13 @@ const purposeSchema = z.strictObject({
   onMissingConsent: z.enum(['deny', 'degrade']).optional(),
   writtenConsent: z.boolean().optional(),
   noticeVersion: z.number().int().nonnegative().optional(),
+  childrenUnder14: z.boolean().optional(),
+  audit: z
+    .strictObject({
+      durability: z.enum(['durable', 'buffered']).optional(),
+      onFailure: z.enum(['fail_closed', 'fail_open']).optional(),
+    })
+    .optional(),
   description: z.string().optional(),
 });
 
@@ -128,9 +161,12 @@ export function definePolicy<const P extends string, const C extends string = ne
 ): Policy<P, C> {
   const parsed = policySchema.safeParse(input);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map(
-      (issue) => `  - ${issue.path.join('.') || '(policy)'}: ${issue.message}`,
-    );
+    const issues = parsed.error.issues.map((issue) => {
+      // A bad record key is reported as "Invalid key in record"; the key schema's own message says what to change.
+      const message =
+        issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : issue.message;
+      return `  - ${issue.path.join('.') || '(policy)'}: ${message}`;
+    });
     throw new PiplConfigError(`Invalid pipl-guard policy:\n${issues.join('\n')}`);
   }
   const spec = parsed.data;
@@ -147,7 +183,8 @@ export function definePolicy<const P extends string, const C extends string = ne
         problems.push(`purposes.${key}: unknown category "${category}"; declare it under policy.categories`);
       }
     }
-    const touchesSensitive = purpose.categories.some(isSensitive);
+    // Art. 28: all personal information of a child under 14 is sensitive.
+    const touchesSensitive = purpose.categories.some(isSensitive) || purpose.childrenUnder14 === true;
     const piaOperation = purpose.operations.find((operation) => PIA_OPERATIONS.has(operation));
     if (!purpose.piaRef) {
       if (touchesSensitive) {
@@ -174,6 +211,11 @@ export function definePolicy<const P extends string, const C extends string = ne
         );
       }
     }
+    if (purpose.audit?.onFailure === 'fail_open' && touchesSensitive) {
+      problems.push(
+        `purposes.${key}: sensitive PI cannot be processed unaudited; remove audit.onFailure "fail_open"`,
+      );
+    }
     purposes.set(key, {
       key,
       basis: purpose.basis,
@@ -185,6 +227,10 @@ export function definePolicy<const P extends string, const C extends string = ne
       onMissingConsent: purpose.onMissingConsent ?? 'deny',
       writtenConsent: purpose.writtenConsent ?? false,
       noticeVersion: purpose.noticeVersion ?? spec.notice.version,
+      childrenUnder14: purpose.childrenUnder14 ?? false,
+      durability:
+        purpose.audit?.durability ?? (touchesSensitive || purpose.childrenUnder14 ? 'durable' : undefined),
+      failOpen: purpose.audit?.onFailure === 'fail_open',
     });
   }
   if (problems.length > 0) {

@@ -10,7 +10,7 @@ export interface ExpressRouteRequirement<C extends string = string> extends Rout
    * The data subject this request is about, e.g. `(req) => req.params.userId`. When set, the consent
    * token's `sub` must equal it. When absent, the token's own subject is the data subject (`/me` routes).
    */
-  subject?: (req: Request) => string | undefined;
+  subject?: (req: Request) => string | readonly string[] | undefined;
 }
 
 export interface ExpressGuardOptions {
@@ -47,7 +47,8 @@ export function expressGuard<P extends string, C extends string>(
     const subjectOf = route.subject;
 
     return function piplGuard(req: Request, res: Response, next: NextFunction) {
-      let subjectId: string | undefined;
+      const startedAt = performance.now();
+      let subjectId: string | readonly string[] | undefined;
       try {
         subjectId = subjectOf ? subjectOf(req) : undefined;
       } catch {
@@ -63,7 +64,10 @@ export function expressGuard<P extends string, C extends string>(
       };
       pipl.check(requirement, view).then((outcome) => {
         if (outcome.error) {
-          if (passErrors) return next(outcome.error);
+          if (passErrors) {
+            denialRequestIds.set(outcome.error, outcome.requestId);
+            return next(outcome.error);
+          }
           return sendProblem(res, outcome.error, outcome.requestId);
         }
         const context: PiplContext = {
@@ -73,10 +77,19 @@ export function expressGuard<P extends string, C extends string>(
           degraded: outcome.decision.effect === 'degrade',
         };
         res.locals.pipl = context;
+        res.once('close', () => pipl.recordOutcome(outcome, res.statusCode, startedAt));
         next();
       }, next);
     };
   };
+}
+
+/** Request ids of denials passed to `next(err)`, so `piplProblemHandler` keeps the audit correlation. */
+const denialRequestIds = new WeakMap<PiplGuardError, string>();
+
+/** The request id of a denial this adapter passed on, if any. */
+export function denialRequestId(error: PiplGuardError): string | undefined {
+  return denialRequestIds.get(error);
 }
 
 function safely<R>(resolve: ActorResolver<R>, request: R) {

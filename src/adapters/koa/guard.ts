@@ -10,7 +10,7 @@ export interface KoaRouteRequirement<C extends string = string> extends RouteReq
    * The data subject this request is about, e.g. `(ctx) => ctx.params.userId`. When set, the consent
    * token's `sub` must equal it. When absent, the token's own subject is the data subject.
    */
-  subject?: (ctx: Context) => string | undefined;
+  subject?: (ctx: Context) => string | readonly string[] | undefined;
 }
 
 export interface KoaGuardOptions {
@@ -47,7 +47,8 @@ export function koaGuard<P extends string, C extends string>(
     const subjectOf = route.subject;
 
     return async function piplGuard(ctx: Context, next: Next) {
-      let subjectId: string | undefined;
+      const startedAt = performance.now();
+      let subjectId: string | readonly string[] | undefined;
       try {
         subjectId = subjectOf ? subjectOf(ctx) : undefined;
       } catch {
@@ -69,7 +70,10 @@ export function koaGuard<P extends string, C extends string>(
         actor: normalizeActor(actor),
       });
       if (outcome.error) {
-        if (throwErrors) throw outcome.error;
+        if (throwErrors) {
+          denialRequestIds.set(outcome.error, outcome.requestId);
+          throw outcome.error;
+        }
         return sendProblem(ctx, outcome.error, outcome.requestId);
       }
       const context: PiplContext = {
@@ -79,9 +83,18 @@ export function koaGuard<P extends string, C extends string>(
         degraded: outcome.decision.effect === 'degrade',
       };
       ctx.state.pipl = context;
+      ctx.res.once('close', () => pipl.recordOutcome(outcome, ctx.res.statusCode, startedAt));
       await next();
     };
   };
+}
+
+/** Request ids of thrown denials, so `piplProblems()` keeps the audit correlation. */
+const denialRequestIds = new WeakMap<PiplGuardError, string>();
+
+/** The request id of a denial this adapter threw, if any. */
+export function denialRequestId(error: PiplGuardError): string | undefined {
+  return denialRequestIds.get(error);
 }
 
 /** Answers with an RFC 9457 problem+json body. Exported for custom error middleware. */

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import {
+  CompactSign,
+  type CryptoKey,
+  compactVerify,
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  type JSONWebKeySet,
+  type JWK,
+  type KeyObject,
+} from 'jose';
+import { z } from 'zod';
+
+/** `typ` of a checkpoint JWS. */
+export const CHECKPOINT_TYPE = 'pipl-audit-checkpoint+jws';
+
+/**
+ * A signed statement "chain X had N records ending in hash H at time T", modelled on CloudTrail
+ * digest files and Certificate Transparency signed tree heads. Because each record's hash covers
+ * the one before, `lastHash` commits to the whole chain up to `lastSeq`; `prevCheckpoint` chains
+ * checkpoints so one cannot be dropped unnoticed.
+ */
+export interface CheckpointPayload {
+  type: 'pipl-audit-checkpoint';
+  /** Chain name. No file paths: archives must stay verifiable after they are moved. */
+  chain: string;
+  /** Number of records covered (lastSeq + 1). */
+  size: number;
+  lastSeq: number;
+  lastHash: string;
+  /** SHA-256 (hex) of the previous checkpoint's JWS text, or null for the first. */
+  prevCheckpoint: string | null;
+  /** Time range of the records covered since the previous checkpoint (RFC 3339). */
+  firstTime: string | null;
+  lastTime: string | null;
+  issuedAt: string;
+  /** Why it was issued. */
+  trigger: 'records' | 'interval' | 'close' | 'rotation' | 'start';
+}
+
+export const checkpointPayloadSchema = z.object({
+  type: z.literal('pipl-audit-checkpoint'),
+  chain: z.string(),
+  size: z.number().int().nonnegative(),
+  lastSeq: z.number().int().min(-1),
+  lastHash: z.string(),
+  prevCheckpoint: z.string().nullable(),
+  firstTime: z.string().nullable(),
+  lastTime: z.string().nullable(),
+  issuedAt: z.string(),
+  trigger: z.enum(['records', 'interval', 'close', 'rotation', 'start']),
+});
+
+export interface CheckpointSigner {
+  /** Private key: Ed25519 (default alg EdDSA) or P-256 (ES256). */
+  key: KeyObject | CryptoKey | JWK;
+  alg?: 'EdDSA' | 'Ed25519' | 'ES256';
+  /** Key id printed in verification reports; required so keys can rotate. */
+  kid: string;
+}
+
+/** Signs a checkpoint payload as a compact JWS. */
+export async function signCheckpoint(payload: CheckpointPayload, signer: CheckpointSigner): Promise<string> {
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: signer.alg ?? 'EdDSA', kid: signer.kid, typ: CHECKPOINT_TYPE })
+    .sign(signer.key as CryptoKey);
+}
+
+/** SHA-256 hex of a checkpoint's JWS text: what the next checkpoint's `prevCheckpoint` holds. */
+export function checkpointDigest(jws: string): string {
+  return createHash('sha256').update(jws).digest('hex');
+}
+
+export type CheckpointCheck =
+  | { ok: true; payload: CheckpointPayload; kid: string }
+  | {
+      ok: false;
+      kid: string | undefined;
+      reason: 'signature' | 'unknown_key' | 'malformed';
+      message: string;
+    };
+
+/**
+ * Verifies one checkpoint's signature against a key set (public JWKs). Accepts `EdDSA`, `Ed25519`
+ * (RFC 9864) and `ES256`; nothing else.
+ */
+export async function verifyCheckpoint(jws: string, keys: JSONWebKeySet): Promise<CheckpointCheck> {
+  let kid: string | undefined;
+  try {
+    kid = decodeProtectedHeader(jws).kid;
+  } catch {
+    return { ok: false, kid, reason: 'malformed', message: 'not a compact JWS' };
+  }
+  try {
+    const { payload, protectedHeader } = await compactVerify(jws, createLocalJWKSet(keys), {
+      algorithms: ['EdDSA', 'Ed25519', 'ES256'],
+    });
+    if (protectedHeader.typ !== CHECKPOINT_TYPE) {
+      return {
+        ok: false,
+        kid,
+        reason: 'malformed',
+        message: `unexpected typ ${String(protectedHeader.typ)}`,
+      };
+    }
+    const parsed = checkpointPayloadSchema.safeParse(JSON.parse(new TextDecoder().decode(payload)));
+    if (!parsed.success)
+      return { ok: false, kid, reason: 'malformed', message: 'payload does not match the schema' };
+    return { ok: true, payload: parsed.data, kid: kid ?? '' };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_JWKS_NO_MATCHING_KEY')
+      return { ok: false, kid, reason: 'unknown_key', message: 'no key with this kid' };
+    return { ok: false, kid, reason: 'signature', message: 'signature verification failed' };
+  }
+}

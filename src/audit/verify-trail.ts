@@ -1,0 +1,318 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { JSONWebKeySet } from 'jose';
+import { canonicalize } from './canonical.js';
+import { genesisHash, recordHash } from './chain.js';
+import { type CheckpointPayload, checkpointDigest, verifyCheckpoint } from './checkpoint.js';
+import { type AuditLine, checkpointFiles, readAuditLines } from './reader.js';
+
+export type TrailProblemKind =
+  | 'record_malformed'
+  | 'record_modified'
+  | 'records_missing'
+  | 'record_reordered'
+  | 'record_duplicated'
+  | 'link_broken'
+  | 'chain_mismatch'
+  | 'torn_line'
+  | 'checkpoint_signature'
+  | 'checkpoint_unknown_key'
+  | 'checkpoint_malformed'
+  | 'checkpoint_missing'
+  | 'checkpoint_mismatch'
+  | 'log_truncated'
+  | 'trusted_checkpoint';
+
+export interface TrailProblem {
+  kind: TrailProblemKind;
+  message: string;
+  file?: string;
+  line?: number;
+  seq?: number;
+  /** Last seq of a missing range. */
+  seqTo?: number;
+}
+
+export interface AuditTrailReport {
+  valid: boolean;
+  chain: string | undefined;
+  records: { total: number; invalid: number };
+  firstSeq: number | undefined;
+  lastSeq: number | undefined;
+  lastHash: string | undefined;
+  firstTime: string | undefined;
+  lastTime: string | undefined;
+  checkpoints: {
+    total: number;
+    valid: number;
+    invalid: number;
+    kids: string[];
+    lastCoveredSeq: number | undefined;
+  };
+  /** Records after the newest valid checkpoint: not yet signed. */
+  unsignedTail: number;
+  /** Things an auditor should know that are not integrity failures: unclean restarts, dropped markers. */
+  notices: string[];
+  problems: TrailProblem[];
+}
+
+export interface VerifyTrailOptions {
+  /** Public keys (JWKS) checkpoints must be signed with. Without keys, checkpoints are not trusted. */
+  keys?: JSONWebKeySet;
+  /** A checkpoint JWS kept outside the writer's reach: the log must still contain what it covers. */
+  trustedCheckpoint?: string;
+  /** Checkpoint JWS lines; default: the `.checkpoints` file(s) beside the log. */
+  checkpoints?: readonly string[];
+  /** Stop listing problems after this many (default 1000); counting goes on. */
+  maxProblems?: number;
+  /** Called every 100k records with the count, for progress on long runs. */
+  onProgress?: (records: number) => void;
+}
+
+/**
+ * Verifies a whole audit trail — every record, every segment, every signed checkpoint — and
+ * reports each problem, not just the first: modified records, missing seq ranges, reordering,
+ * broken links, checkpoint signatures, forks, truncation and the unsigned tail. Streams.
+ *
+ * @example
+ * ```ts
+ * const report = await verifyAuditTrail('./var/audit/pipl.jsonl', { keys: jwks });
+ * for (const problem of report.problems) console.log(problem.message);
+ * ```
+ */
+export async function verifyAuditTrail(
+  source: string | AsyncIterable<AuditLine>,
+  options: VerifyTrailOptions = {},
+): Promise<AuditTrailReport> {
+  const report: AuditTrailReport = {
+    valid: true,
+    chain: undefined,
+    records: { total: 0, invalid: 0 },
+    firstSeq: undefined,
+    lastSeq: undefined,
+    lastHash: undefined,
+    firstTime: undefined,
+    lastTime: undefined,
+    checkpoints: { total: 0, valid: 0, invalid: 0, kids: [], lastCoveredSeq: undefined },
+    unsignedTail: 0,
+    notices: [],
+    problems: [],
+  };
+  const maxProblems = options.maxProblems ?? 1000;
+  const problem = (p: TrailProblem) => {
+    report.valid = false;
+    if (report.problems.length < maxProblems) report.problems.push(p);
+  };
+
+  // Checkpoints first: which seqs must carry which hash.
+  const jwsList =
+    options.checkpoints ??
+    (typeof source === 'string'
+      ? checkpointFiles(source)
+          .filter((file) => existsSync(file))
+          .flatMap((file) => readFileSync(file, 'utf8').split('\n').filter(Boolean))
+      : []);
+  const expectations = new Map<number, { hash: string; label: string }[]>();
+  const expect = (seq: number, hash: string, label: string) => {
+    const list = expectations.get(seq) ?? [];
+    list.push({ hash, label });
+    expectations.set(seq, list);
+  };
+  let previous: { digest: string; payload: CheckpointPayload } | undefined;
+  let newestCovered = -1;
+  for (const [index, jws] of jwsList.entries()) {
+    report.checkpoints.total++;
+    const label = `checkpoint #${index + 1}`;
+    if (!options.keys) continue;
+    const check = await verifyCheckpoint(jws, options.keys);
+    if (!check.ok) {
+      report.checkpoints.invalid++;
+      const kind =
+        check.reason === 'unknown_key'
+          ? 'checkpoint_unknown_key'
+          : check.reason === 'signature'
+            ? 'checkpoint_signature'
+            : 'checkpoint_malformed';
+      problem({ kind, message: `${label} (kid ${check.kid ?? '?'}) INVALID: ${check.message}` });
+      previous = undefined;
+      continue;
+    }
+    const { payload } = check;
+    if (!report.checkpoints.kids.includes(check.kid)) report.checkpoints.kids.push(check.kid);
+    let ok = true;
+    if (previous && payload.prevCheckpoint !== previous.digest) {
+      ok = false;
+      problem({
+        kind: 'checkpoint_missing',
+        message: `${label} does not follow the checkpoint before it: a checkpoint was removed or replaced`,
+      });
+    }
+    if (previous && payload.lastSeq < previous.payload.lastSeq) {
+      ok = false;
+      problem({
+        kind: 'checkpoint_mismatch',
+        message: `${label} covers fewer records than the one before it (fork)`,
+      });
+    }
+    if (ok) report.checkpoints.valid++;
+    else report.checkpoints.invalid++;
+    if (payload.lastSeq >= 0) expect(payload.lastSeq, payload.lastHash, label);
+    newestCovered = Math.max(newestCovered, payload.lastSeq);
+    previous = { digest: checkpointDigest(jws), payload };
+  }
+  if (jwsList.length > 0 && !options.keys)
+    report.notices.push(`${jwsList.length} checkpoints present but not checked: no keys given`);
+  if (options.trustedCheckpoint) {
+    const check = options.keys ? await verifyCheckpoint(options.trustedCheckpoint, options.keys) : undefined;
+    if (!check?.ok) {
+      problem({
+        kind: 'trusted_checkpoint',
+        message: `trusted checkpoint INVALID: ${check ? check.message : 'no keys given to check it'}`,
+      });
+    } else if (check.payload.lastSeq >= 0) {
+      expect(check.payload.lastSeq, check.payload.lastHash, 'trusted checkpoint');
+      newestCovered = Math.max(newestCovered, check.payload.lastSeq);
+    }
+  }
+
+  let expectedSeq = 0;
+  let prev: string | undefined;
+  const lines = typeof source === 'string' ? readAuditLines(source) : source;
+  for await (const entry of lines) {
+    const where = { file: entry.file, line: entry.line };
+    const at = `${entry.file}:${entry.line}`;
+    if (entry.torn) {
+      problem({
+        ...where,
+        kind: 'torn_line',
+        message: `${at} INVALID: incomplete final line (torn write or cut file)`,
+      });
+      continue;
+    }
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(entry.text);
+    } catch {
+      record = {};
+    }
+    const seq = record.seq;
+    if (
+      typeof seq !== 'number' ||
+      typeof record.hash !== 'string' ||
+      typeof record.chain !== 'string' ||
+      Array.isArray(record)
+    ) {
+      report.records.total++;
+      report.records.invalid++;
+      problem({
+        ...where,
+        kind: 'record_malformed',
+        message: `${at} INVALID: not an audit record (bad JSON or chain fields)`,
+      });
+      continue;
+    }
+    report.records.total++;
+    if (report.chain === undefined) {
+      report.chain = record.chain;
+      report.firstSeq = seq;
+      expectedSeq = seq;
+      prev = seq === 0 ? genesisHash(record.chain) : undefined;
+      if (seq !== 0) {
+        problem({
+          ...where,
+          seq: 0,
+          seqTo: seq - 1,
+          kind: 'records_missing',
+          message: `seq 0..${seq - 1} INVALID: missing (the log does not start at the beginning of its chain)`,
+        });
+      }
+    }
+    if (record.chain !== report.chain) {
+      report.records.invalid++;
+      problem({
+        ...where,
+        seq,
+        kind: 'chain_mismatch',
+        message: `${at} seq ${seq} INVALID: belongs to chain "${record.chain}"`,
+      });
+      continue;
+    }
+    const intact = canonicalize(record) === entry.text && recordHash(record as never) === record.hash;
+    if (!intact) {
+      report.records.invalid++;
+      problem({
+        ...where,
+        seq,
+        kind: 'record_modified',
+        message: `${at} seq ${seq} INVALID: record modified (hash does not match its content)`,
+      });
+    }
+    if (seq < expectedSeq) {
+      report.records.invalid++;
+      const kind = seq === expectedSeq - 1 && record.hash === prev ? 'record_duplicated' : 'record_reordered';
+      problem({
+        ...where,
+        seq,
+        kind,
+        message: `${at} seq ${seq} INVALID: ${kind === 'record_duplicated' ? 'duplicate of the record before' : `out of order (expected seq ${expectedSeq})`}`,
+      });
+      continue;
+    }
+    if (seq > expectedSeq) {
+      problem({
+        ...where,
+        seq: expectedSeq,
+        seqTo: seq - 1,
+        kind: 'records_missing',
+        message: `seq ${expectedSeq}..${seq - 1} INVALID: ${seq - expectedSeq} records missing before ${at}`,
+      });
+    } else if (intact && prev !== undefined && record.prev !== prev) {
+      report.records.invalid++;
+      problem({
+        ...where,
+        seq,
+        kind: 'link_broken',
+        message: `${at} seq ${seq} INVALID: does not link to the record before it`,
+      });
+    }
+    for (const expected of expectations.get(seq) ?? []) {
+      if (expected.hash !== record.hash) {
+        problem({
+          ...where,
+          seq,
+          kind: 'checkpoint_mismatch',
+          message: `${expected.label} INVALID: signed hash for seq ${seq} differs from the log (history rewritten or fork)`,
+        });
+      }
+    }
+    if (record.type === 'writer_start' && record.cleanShutdown === false) {
+      report.notices.push(
+        `unclean restart at seq ${seq} (writer_start, cleanShutdown=false${record.repairedBytes ? `, ${record.repairedBytes} torn bytes removed` : ''})`,
+      );
+    }
+    if (record.type === 'dropped') {
+      report.notices.push(
+        `seq ${seq}: ${record.count} decisions were not recorded between ${record.from} and ${record.to} (${record.cause}); fail-open purpose`,
+      );
+    }
+    prev = record.hash as string;
+    expectedSeq = seq + 1;
+    report.lastSeq = seq;
+    report.lastHash = record.hash as string;
+    report.firstTime ??= record.time as string;
+    report.lastTime = record.time as string;
+    if (report.records.total % 100_000 === 0) options.onProgress?.(report.records.total);
+  }
+  const lastSeq = report.lastSeq ?? -1;
+  if (newestCovered > lastSeq) {
+    problem({
+      kind: 'log_truncated',
+      seq: lastSeq + 1,
+      seqTo: newestCovered,
+      message: `seq ${lastSeq + 1}..${newestCovered} INVALID: signed by a checkpoint but missing from the log (truncated)`,
+    });
+  }
+  report.checkpoints.lastCoveredSeq = newestCovered >= 0 ? newestCovered : undefined;
+  report.unsignedTail =
+    options.keys || options.trustedCheckpoint ? Math.max(0, lastSeq - newestCovered) : lastSeq + 1;
+  return report;
+}
