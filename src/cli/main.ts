@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { generateKeyPair, exportJWK } from 'jose';
+import { auditStats, queryAudit, type AuditQuery } from '../audit/query.js';
+import { createPseudonymizer } from '../audit/pseudonymize.js';
+import { CSV_COLUMNS, toCsvRow, toOcsf } from '../audit/export.js';
+import type { AuditRecord, DecisionEvent } from '../audit/record.js';
+import { verifyAuditTrail } from '../audit/verify-trail.js';
+import { VERSION } from '../version.js';
+import { openSource, UsageError } from './sources.js';
+
+const USAGE = `pipl-guard ${VERSION}: tools for PIPL audit logs
+
+Usage:
+  pipl-guard audit verify <file|dir|postgres-url> [--keys jwks.json] [--trusted-checkpoint cp.jws] [--chain name] [--json]
+  pipl-guard audit query  <file|dir|postgres-url> [filters] [--format table|jsonl|csv|ocsf]
+  pipl-guard audit stats  <file|dir|postgres-url> [--from t] [--to t] [--json]
+  pipl-guard keys generate [--alg EdDSA|ES256] [--kid id]
+
+Filters (query):
+  --from <RFC 3339>  --to <RFC 3339>  --purpose <key>  --category <key>  --decision allow|deny|degrade
+  --reason <code>  --actor <id>  --route <pattern>  --type decision|outcome|...
+  --subject <clear id>   HMAC'd with the audit key from $PIPL_AUDIT_KEY (or --audit-key-file)
+  --subject-hmac <hmac-sha256:...>   an already pseudonymised id
+
+Exit codes: 0 valid / done, 1 invalid log, 2 usage or key error.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [group, command, ...rest] = argv;
+  if (!group || group === '--help' || group === '-h' || group === 'help') {
+    process.stdout.write(USAGE);
+    return group ? 0 : 2;
+  }
+  if (group === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (group === 'keys' && command === 'generate') return generateKeys(rest);
+  if (group !== 'audit' || !command) throw new UsageError(`unknown command "${argv.join(' ')}"`);
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      keys: { type: 'string' },
+      'trusted-checkpoint': { type: 'string' },
+      chain: { type: 'string' },
+      table: { type: 'string' },
+      json: { type: 'boolean' },
+      format: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      purpose: { type: 'string' },
+      category: { type: 'string' },
+      decision: { type: 'string' },
+      reason: { type: 'string' },
+      actor: { type: 'string' },
+      route: { type: 'string' },
+      type: { type: 'string', multiple: true },
+      subject: { type: 'string' },
+      'subject-hmac': { type: 'string' },
+      'audit-key-file': { type: 'string' },
+      progress: { type: 'boolean' },
+    },
+  });
+  const target = positionals[0];
+  if (!target) throw new UsageError(`audit ${command} needs a log: a file, a directory or a postgres:// URL`);
+  const source = await openSource(target, {
+    ...(values.chain ? { chain: values.chain } : {}),
+    ...(values.table ? { table: values.table } : {}),
+  });
+  try {
+    if (command === 'verify') return await verify(source, values);
+    if (command === 'query') return await query(source, values);
+    if (command === 'stats') return await stats(source, values);
+    throw new UsageError(`unknown audit command "${command}"`);
+  } finally {
+    await source.close();
+  }
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+async function verify(source: Awaited<ReturnType<typeof openSource>>, values: Values): Promise<number> {
+  const keys = values.keys ? readJson(values.keys as string, '--keys') : undefined;
+  if (keys && !Array.isArray((keys as { keys?: unknown }).keys)) throw new UsageError('--keys must be a JWKS file: {"keys": [...]}');
+  const trusted = values['trusted-checkpoint'] ? readText(values['trusted-checkpoint'] as string).trim() : undefined;
+  const progress = values.progress || process.stderr.isTTY;
+  const report = await verifyAuditTrail(source.path ?? source.lines(), {
+    ...(keys ? { keys: keys as never } : {}),
+    ...(trusted ? { trustedCheckpoint: trusted } : {}),
+    ...(progress ? { onProgress: (n: number) => process.stderr.write(`\r… ${n.toLocaleString('en')} records`) } : {}),
+  });
+  if (progress && report.records.total >= 100_000) process.stderr.write('\n');
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return report.valid ? 0 : 1;
+  }
+  const out: string[] = [];
+  out.push(`Verifying chain ${report.chain ?? '(empty)'}${source.path ? ` in ${source.path}` : ''}`);
+  if (report.checkpoints.kids.length > 0) out.push(`Keys used: ${report.checkpoints.kids.map((kid) => `kid ${kid}`).join(', ')}`);
+  for (const problem of report.problems) out.push(`  ${problem.message}`);
+  for (const notice of report.notices) out.push(`  Notice: ${notice}`);
+  if (report.unsignedTail > 0) out.push(`  Tail: ${report.unsignedTail} records after the last checkpoint (unsigned)`);
+  out.push(
+    `Results found for seq ${report.firstSeq ?? '-'}..${report.lastSeq ?? '-'} (${report.firstTime ?? '-'} to ${report.lastTime ?? '-'}):`,
+  );
+  out.push(
+    `  ${report.checkpoints.valid}/${report.checkpoints.total} checkpoints valid${report.checkpoints.invalid ? `, ${report.checkpoints.invalid} INVALID` : ''}`,
+  );
+  const good = report.records.total - report.records.invalid;
+  out.push(`  ${good}/${report.records.total} records valid${report.records.invalid ? `, ${report.records.invalid} INVALID` : ''}`);
+  out.push(report.valid ? 'VALID' : `INVALID: ${report.problems.length} problem(s)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return report.valid ? 0 : 1;
+}
+
+function buildQuery(values: Values): AuditQuery {
+  const q: AuditQuery = {};
+  for (const key of ['from', 'to'] as const) {
+    const value = values[key] as string | undefined;
+    if (value !== undefined) {
+      if (Number.isNaN(Date.parse(value))) throw new UsageError(`--${key} must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z`);
+      q[key] = value;
+    }
+  }
+  for (const key of ['purpose', 'category', 'reason', 'actor', 'route'] as const) {
+    const value = values[key] as string | undefined;
+    if (value !== undefined) q[key] = value;
+  }
+  if (values.decision !== undefined) {
+    if (!['allow', 'deny', 'degrade'].includes(values.decision as string)) throw new UsageError('--decision is allow, deny or degrade');
+    q.decision = values.decision as AuditQuery['decision'] & string;
+  }
+  if (values.type) q.types = values.type as AuditRecord['type'][];
+  if (values['subject-hmac']) q.subject = values['subject-hmac'] as string;
+  if (values.subject) {
+    const key = values['audit-key-file'] ? readText(values['audit-key-file'] as string).trim() : process.env.PIPL_AUDIT_KEY;
+    if (!key) throw new UsageError('--subject needs the audit key: set PIPL_AUDIT_KEY or pass --audit-key-file');
+    try {
+      q.subject = createPseudonymizer(key)(values.subject as string);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  return q;
+}
+
+async function query(source: Awaited<ReturnType<typeof openSource>>, values: Values): Promise<number> {
+  const format = (values.format as string | undefined) ?? 'table';
+  if (!['table', 'jsonl', 'csv', 'ocsf'].includes(format)) throw new UsageError('--format is table, jsonl, csv or ocsf');
+  const records = queryAudit(source.lines(), buildQuery(values));
+  const write = (line: string) => process.stdout.write(`${line}\n`);
+  if (format === 'csv') write(CSV_COLUMNS.join(','));
+  if (format === 'table') write(['time', 'seq', 'decision', 'reason', 'status', 'purpose', 'route', 'subject'].join('\t'));
+  let count = 0;
+  for await (const record of records) {
+    count++;
+    if (format === 'jsonl') write(JSON.stringify(record));
+    else if (format === 'csv') write(toCsvRow(record));
+    else if (format === 'ocsf') {
+      if (record.type === 'decision') write(JSON.stringify(toOcsf(record as AuditRecord & DecisionEvent)));
+    } else {
+      const r = record as Partial<DecisionEvent> & AuditRecord;
+      const subject = r.subject ? `${r.subject.slice(0, 24)}…` : '';
+      write([r.time, r.seq, r.decision ?? r.type, r.reason ?? '', r.status ?? '', r.purpose ?? '', r.route ?? '', subject].join('\t'));
+    }
+  }
+  if (format === 'table') process.stderr.write(`${count} records\n`);
+  return 0;
+}
+
+async function stats(source: Awaited<ReturnType<typeof openSource>>, values: Values): Promise<number> {
+  const q: AuditQuery = {};
+  if (values.from) q.from = values.from as string;
+  if (values.to) q.to = values.to as string;
+  const result = await auditStats(queryAudit(source.lines(), q));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  const out = [`${result.decisions} decisions in ${result.records} records (${result.firstTime ?? '-'} to ${result.lastTime ?? '-'})`];
+  for (const [title, table] of [
+    ['By decision', result.byDecision],
+    ['By reason', result.byReason],
+    ['By purpose', result.byPurpose],
+    ['By category', result.byCategory],
+  ] as const) {
+    out.push(`${title}:`);
+    for (const [key, n] of Object.entries(table).sort((a, b) => b[1] - a[1])) out.push(`  ${String(n).padStart(8)}  ${key}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
+
+async function generateKeys(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { alg: { type: 'string' }, kid: { type: 'string' } } });
+  const alg = values.alg ?? 'EdDSA';
+  if (alg !== 'EdDSA' && alg !== 'ES256') throw new UsageError('--alg is EdDSA or ES256');
+  const kid = values.kid ?? `pipl-${new Date().toISOString().slice(0, 10)}`;
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  process.stdout.write(`${JSON.stringify({ privateJwk, jwks: { keys: [publicJwk] } }, null, 2)}\n`);
+  return 0;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function readJson(path: string, flag: string): unknown {
+  try {
+    return JSON.parse(readText(path));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${flag} ${path} is not JSON`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const usage = error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`pipl-guard: ${(error as Error).message}\n${usage ? 'Run `pipl-guard --help` for usage.\n' : ''}`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,39 @@
+import type { AuditLine } from '../audit/reader.js';
+import { readAuditLines } from '../audit/reader.js';
+
+/** A log source named on the command line: a file, a directory, or a PostgreSQL URL. */
+export interface CliSource {
+  lines(): AsyncIterable<AuditLine>;
+  /** For files: the path, so checkpoint files beside it are found. */
+  path: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function openSource(target: string, options: { chain?: string; table?: string }): Promise<CliSource> {
+  if (!/^postgres(ql)?:\/\//.test(target)) {
+    return { lines: () => readAuditLines(target), path: target, close: async () => {} };
+  }
+  // Loaded only here, so the file-only CLI never needs `pg`.
+  const { default: pg } = await import('pg');
+  const { pgAuditLines, pgChains } = await import('../postgres/index.js');
+  const pool = new pg.Pool({ connectionString: target, max: 2 });
+  const table = options.table;
+  let chain = options.chain;
+  if (!chain) {
+    const chains = await pgChains(pool, table);
+    if (chains.length !== 1) {
+      await pool.end();
+      throw new UsageError(`the database holds ${chains.length} chains (${chains.join(', ')}); pick one with --chain`);
+    }
+    chain = chains[0] as string;
+  }
+  const selected = chain;
+  return {
+    lines: () => pgAuditLines(pool, { chain: selected, ...(table ? { table } : {}) }),
+    path: undefined,
+    close: () => pool.end(),
+  };
+}
+
+/** Bad arguments: exit code 2. */
+export class UsageError extends Error {}
