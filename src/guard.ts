@@ -264,9 +264,22 @@ export function createPiplGuard<P extends string, C extends string>(
   }
 
   async function checkRequest(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
+    const requestId = requestIdOf(request);
+    const outcome = await decideAndAudit(requirement, request, requestId);
+    if (outcome.error) outcome.error.requestId = requestId;
+    return outcome;
+  }
+
+  function requestIdOf(request: GuardRequest): string {
     const supplied = request.header('x-request-id');
-    const requestId =
-      typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : uuidv7(Date.now());
+    return typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : uuidv7(Date.now());
+  }
+
+  async function decideAndAudit(
+    requirement: Requirement,
+    request: GuardRequest,
+    requestId: string,
+  ): Promise<GuardOutcome> {
     try {
       // An audit log that cannot be written never lets a request through (unless the purpose opted out).
       if (!sink.healthy && !requirement.purpose.failOpen) {
@@ -310,7 +323,9 @@ export function createPiplGuard<P extends string, C extends string>(
           error: error ?? refusal(decision.reason as PiplGuardError['code']),
         };
       }
-      return { decision, consent, requestId, error: undefined };
+      // A degraded handler gets no consent that failed: it must not read grants that do not apply.
+      const usable = decision.reason === 'degraded_no_consent' ? undefined : consent;
+      return { decision, consent: usable, requestId, error: undefined };
     } catch (unexpected) {
       onError(unexpected);
       const error = refusal('guard_unavailable');

@@ -28,6 +28,8 @@ export class PiplGuardError extends Error {
   readonly statusCode: number;
   readonly expose = true;
   readonly headers: Record<string, string>;
+  /** The request this denial belongs to; matches its audit record. Set by the guard. */
+  requestId: string | undefined;
 
   constructor(code: DenyReason, detail?: string, headers: Record<string, string> = {}) {
     super(detail ?? REASONS[code].title);
@@ -39,7 +41,7 @@ export class PiplGuardError extends Error {
   }
 
   /** The RFC 9457 body for this error. */
-  toProblem(requestId?: string): ProblemDetails {
+  toProblem(requestId: string | undefined = this.requestId): ProblemDetails {
     const problem: ProblemDetails = {
       type: PROBLEM_TYPE_BASE + this.code,
       title: REASONS[this.code].title,

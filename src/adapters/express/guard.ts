@@ -65,7 +65,6 @@ export function expressGuard<P extends string, C extends string>(
       pipl.check(requirement, view).then((outcome) => {
         if (outcome.error) {
           if (passErrors) {
-            denialRequestIds.set(outcome.error, outcome.requestId);
             return next(outcome.error);
           }
           return sendProblem(res, outcome.error, outcome.requestId);
@@ -82,14 +81,6 @@ export function expressGuard<P extends string, C extends string>(
       }, next);
     };
   };
-}
-
-/** Request ids of denials passed to `next(err)`, so `piplProblemHandler` keeps the audit correlation. */
-const denialRequestIds = new WeakMap<PiplGuardError, string>();
-
-/** The request id of a denial this adapter passed on, if any. */
-export function denialRequestId(error: PiplGuardError): string | undefined {
-  return denialRequestIds.get(error);
 }
 
 function safely<R>(resolve: ActorResolver<R>, request: R) {

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import { isPiplGuardError } from '../../errors/errors.js';
-import { denialRequestId, sendProblem } from './guard.js';
+import { sendProblem } from './guard.js';
 
 /**
  * Express error middleware that renders `PiplGuardError`s as problem+json and passes anything else
@@ -15,6 +15,6 @@ import { denialRequestId, sendProblem } from './guard.js';
 export function piplProblemHandler(): ErrorRequestHandler {
   return function piplProblems(error, _req, res, next) {
     if (!isPiplGuardError(error) || res.headersSent) return next(error);
-    sendProblem(res, error, denialRequestId(error) ?? res.locals.pipl?.requestId);
+    sendProblem(res, error, error.requestId);
   };
 }

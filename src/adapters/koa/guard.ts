@@ -71,7 +71,6 @@ export function koaGuard<P extends string, C extends string>(
       });
       if (outcome.error) {
         if (throwErrors) {
-          denialRequestIds.set(outcome.error, outcome.requestId);
           throw outcome.error;
         }
         return sendProblem(ctx, outcome.error, outcome.requestId);
@@ -87,14 +86,6 @@ export function koaGuard<P extends string, C extends string>(
       await next();
     };
   };
-}
-
-/** Request ids of thrown denials, so `piplProblems()` keeps the audit correlation. */
-const denialRequestIds = new WeakMap<PiplGuardError, string>();
-
-/** The request id of a denial this adapter threw, if any. */
-export function denialRequestId(error: PiplGuardError): string | undefined {
-  return denialRequestIds.get(error);
 }
 
 /** Answers with an RFC 9457 problem+json body. Exported for custom error middleware. */

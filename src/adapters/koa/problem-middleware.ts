@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { isPiplGuardError } from '../../errors/errors.js';
-import { denialRequestId, sendProblem } from './guard.js';
+import { sendProblem } from './guard.js';
 
 /**
  * Koa middleware that catches `PiplGuardError`s thrown downstream (with `koaGuard(pipl, { errors:
@@ -17,7 +17,7 @@ export function piplProblems(): Middleware {
       await next();
     } catch (error) {
       if (!isPiplGuardError(error)) throw error;
-      sendProblem(ctx, error, denialRequestId(error) ?? ctx.state.pipl?.requestId);
+      sendProblem(ctx, error, error.requestId);
     }
   };
 }

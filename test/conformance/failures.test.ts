@@ -1,0 +1,193 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AuditRecord, fileAuditSink } from '../../src/index.js';
+import { buildApps, FRAMEWORKS } from '../support/apps.js';
+import { expectOneAudit, expectProblem, send } from '../support/assertions.js';
+import { AUDIENCE, AUDIT_KEY, guardOptions, ISSUER, makeKeys, tokenFor } from '../support/fixture.js';
+
+const keys = await makeKeys();
+const token = await tokenFor(keys);
+const PROFILE = '/users/user-1/profile';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function tempAuditPath() {
+  const dir = await mkdtemp(join(tmpdir(), 'pipl-guard-audit-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return join(dir, 'audit.jsonl');
+}
+
+async function readRecords(path: string): Promise<AuditRecord[]> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AuditRecord);
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A consent verifier reading keys from a remote JWKS URL. */
+function remoteKeys(jwksUri: string) {
+  return {
+    consent: {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ['ES256'] as const,
+      jwksUri,
+      jwksTimeoutMs: 300,
+    },
+  };
+}
+
+for (const framework of FRAMEWORKS) {
+  describe(`conformance infrastructure failures (${framework})`, () => {
+    it('writes one pseudonymised record per request to a real audit file', async () => {
+      const path = await tempAuditPath();
+      const sink = fileAuditSink({ path });
+      const setup = guardOptions(keys, { audit: { sink, subjectKey: AUDIT_KEY } });
+      const apps = buildApps(setup);
+      const ok = await send(apps[framework], { path: PROFILE, token });
+      expect(ok.status).toBe(200);
+      const mismatch = await send(apps[framework], { path: '/users/user-2/profile', token });
+      expectProblem(mismatch, 'subject_mismatch');
+      await sink.close();
+      const records = await readRecords(path);
+      expect(records[0]?.type).toBe('writer_start');
+      expect(records.at(-1)?.type).toBe('writer_stop');
+      // Decision records only: other record types (e.g. response outcomes) may sit between them.
+      const decisions = records.filter((record) => record.type === 'decision');
+      expect(decisions).toHaveLength(2);
+      const [allowed, denied] = decisions as [AuditRecord, AuditRecord];
+      expectOneAudit([allowed], { decision: 'allow', reason: 'consent_valid', subject: 'user-1' }, [token]);
+      expectOneAudit([denied], { decision: 'deny', reason: 'subject_mismatch', subject: 'user-2' }, [token]);
+      expect(await readFile(path, 'utf8')).not.toContain(token);
+    });
+
+    it('audit sink that can no longer write → 503 audit_unavailable, handler not run', async () => {
+      const path = await tempAuditPath();
+      const sink = fileAuditSink({ path });
+      const setup = guardOptions(keys, { audit: { sink, subjectKey: AUDIT_KEY } });
+      const apps = buildApps(setup);
+      await sink.close();
+      for (const path of [PROFILE, '/orders/o-1', '/users/user-1/recommendations']) {
+        const res = await send(apps[framework], { path, token });
+        expectProblem(res, 'audit_unavailable');
+        expect(res.headers['retry-after']).toBe('5');
+      }
+      expect(apps.calls[framework]).toBe(0);
+      const records = await readRecords(path);
+      expect(records.map((r) => r.type)).toEqual(['writer_start', 'writer_stop']);
+    });
+
+    it('revocation store that throws → 503 revocation_unavailable, handler not run', async () => {
+      const errors: unknown[] = [];
+      const setup = guardOptions(keys, {
+        revocations: {
+          isRevoked() {
+            throw new Error('redis: connection refused');
+          },
+          revoke() {},
+        },
+        onError: (error) => errors.push(error),
+      });
+      const apps = buildApps(setup);
+      const res = await send(apps[framework], { path: PROFILE, token });
+      expectProblem(res, 'revocation_unavailable');
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.text).not.toContain('redis');
+      expect(apps.calls[framework]).toBe(0);
+      expect(errors).toHaveLength(1);
+      expectOneAudit(
+        setup.audit.records,
+        { decision: 'deny', reason: 'revocation_unavailable', subject: 'user-1' },
+        [token],
+      );
+    });
+
+    it('revocation store that rejects → 503 revocation_unavailable', async () => {
+      const setup = guardOptions(keys, {
+        revocations: { isRevoked: () => Promise.reject(new Error('timeout')), revoke() {} },
+      });
+      const apps = buildApps(setup);
+      const res = await send(apps[framework], { path: PROFILE, token });
+      expectProblem(res, 'revocation_unavailable');
+      expect(apps.calls[framework]).toBe(0);
+    });
+
+    it('remote JWKS on a closed port → 503 keys_unavailable, handler not run', async () => {
+      const server = createServer();
+      const port = await listen(server);
+      await closeServer(server);
+      const setup = guardOptions(keys, remoteKeys(`http://127.0.0.1:${port}/jwks.json`));
+      const apps = buildApps(setup);
+      const res = await send(apps[framework], { path: PROFILE, token });
+      expectProblem(res, 'keys_unavailable');
+      expect(res.headers['retry-after']).toBe('30');
+      expect(apps.calls[framework]).toBe(0);
+      expectOneAudit(
+        setup.audit.records,
+        { decision: 'deny', reason: 'keys_unavailable', subject: 'user-1' },
+        [token],
+      );
+    });
+
+    it('remote JWKS that hangs beyond jwksTimeoutMs → 503 keys_unavailable', async () => {
+      const server = createServer(() => {
+        // Never answers: the verifier's own timeout must end the wait.
+      });
+      const port = await listen(server);
+      cleanups.push(() => closeServer(server));
+      const setup = guardOptions(keys, remoteKeys(`http://127.0.0.1:${port}/jwks.json`));
+      const apps = buildApps(setup);
+      const res = await send(apps[framework], { path: PROFILE, token });
+      expectProblem(res, 'keys_unavailable');
+      expect(apps.calls[framework]).toBe(0);
+    });
+
+    it('remote JWKS that answers garbage → 503 keys_unavailable', async () => {
+      const server = createServer((_req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end('{"keys": "not-a-list"}');
+      });
+      const port = await listen(server);
+      cleanups.push(() => closeServer(server));
+      const setup = guardOptions(keys, remoteKeys(`http://127.0.0.1:${port}/jwks.json`));
+      const apps = buildApps(setup);
+      const res = await send(apps[framework], { path: PROFILE, token });
+      expectProblem(res, 'keys_unavailable');
+      expect(apps.calls[framework]).toBe(0);
+    });
+
+    it('a working remote JWKS on 127.0.0.1 verifies the token (control)', async () => {
+      const server = createServer((_req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ keys: [keys.publicJwk] }));
+      });
+      const port = await listen(server);
+      cleanups.push(() => closeServer(server));
+      const setup = guardOptions(keys, remoteKeys(`http://127.0.0.1:${port}/jwks.json`));
+      const apps = buildApps(setup);
+      const res = await send(apps[framework], { path: PROFILE, token });
+      expect(res.status).toBe(200);
+      expect(res.body.reason).toBe('consent_valid');
+      expect(apps.calls[framework]).toBe(1);
+    });
+  });
+}
