@@ -37,8 +37,10 @@ export class ChainHead {
 
   /** Assigns seq/prev/hash and returns the record with its canonical JSON line (with newline). */
   seal(event: AuditEvent, nowMs = Date.now()): { record: AuditRecord; line: string } {
+    // A stray `hash` on the event (plain JavaScript callers) must not leak into what is hashed.
+    const fields = 'hash' in event ? withoutHash(event) : event;
     const body = {
-      ...event,
+      ...fields,
       v: AUDIT_SCHEMA_VERSION,
       id: uuidv7(nowMs),
       time: new Date(nowMs).toISOString(),
@@ -55,4 +57,9 @@ export class ChainHead {
     this.prev = hash;
     return { record, line };
   }
+}
+
+function withoutHash(event: AuditEvent): AuditEvent {
+  const { hash: _hash, ...rest } = event as AuditEvent & { hash?: unknown };
+  return rest as AuditEvent;
 }

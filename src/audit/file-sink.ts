@@ -205,6 +205,11 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     const lost = unavailable('The audit log write failed');
     for (const waiter of [...waiters, ...durableWaiters]) waiter.reject(lost);
     durableWaiters = [];
+    // Whoever waits for the queue to drain (flush, close) hears about the failure now, not never.
+    const idle = idleWaiters;
+    idleWaiters = [];
+    for (const waiter of idle) waiter.reject(lost);
+    if (closed) return;
     retryTimer = setTimeout(retry, retryMs);
     retryTimer.unref();
   }

@@ -1,0 +1,179 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { exportJWK, generateKeyPair } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createPseudonymizer, type DecisionEvent, fileAuditSink } from '../src/index.js';
+
+// The CLI as a compliance officer runs it: a real process, real files, exit codes and output.
+const run = promisify(execFile);
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+const AUDIT_KEY = 'cli-test-audit-key-0123456789abcdef01234';
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], {
+      env: { ...process.env, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const pseudonymize = createPseudonymizer(AUDIT_KEY);
+const enforcer = { service: 'cli-test', instance: 'i1', version: '0.0.0' };
+
+function decision(n: number): DecisionEvent {
+  const denied = n % 3 === 0;
+  return {
+    type: 'decision',
+    requestId: `req-${n}`,
+    actor: { id: n % 2 ? 'clerk-7' : '=HYPERLINK("http://evil")' },
+    subject: pseudonymize(n % 4 === 0 ? 'u42' : `u${n}`),
+    method: 'GET',
+    route: n % 2 ? '/users/:id/records' : '/users/:id/orders',
+    purpose: n % 2 ? 'health.records' : 'order.fulfilment',
+    categories: n % 2 ? ['medical_health'] : ['contact'],
+    operation: 'use',
+    basis: n % 2 ? 'consent' : 'contract',
+    consent: n % 2 ? { id: `c-${n}`, noticeVersion: 3, type: 'separate' } : null,
+    decision: denied ? 'deny' : 'allow',
+    reason: denied ? 'separate_consent_required' : n % 2 ? 'consent_valid' : 'lawful_basis',
+    status: denied ? 403 : 200,
+    enforcer,
+  };
+}
+
+let dir: string;
+let log: string;
+let jwksPath: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pipl-cli-'));
+  log = join(dir, 'audit.jsonl');
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { extractable: true });
+  jwksPath = join(dir, 'jwks.json');
+  writeFileSync(
+    jwksPath,
+    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'cp-1', alg: 'EdDSA' }] }),
+  );
+  const sink = fileAuditSink({
+    path: log,
+    chain: 'cli',
+    checkpoint: { key: privateKey, kid: 'cp-1', everyRecords: 5 },
+  });
+  for (let n = 1; n <= 24; n++) sink.append(decision(n));
+  await sink.close();
+});
+
+describe('pipl-guard audit verify', () => {
+  it('exits 0 and summarises a valid log with its checkpoints', async () => {
+    const result = await cli(['audit', 'verify', log, '--keys', jwksPath]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Verifying chain cli/);
+    expect(result.stdout).toMatch(/Keys used: kid cp-1/);
+    expect(result.stdout).toMatch(/26\/26 records valid/);
+    expect(result.stdout).toMatch(/VALID$/m);
+  });
+
+  it('exits 1 and names each modified record and the missing seq range', async () => {
+    const lines = readFileSync(log, 'utf8').split('\n');
+    lines[4] = (lines[4] as string).replace('"status":200', '"status":201');
+    lines.splice(10, 3);
+    const tampered = join(dir, 'tampered.jsonl');
+    writeFileSync(tampered, lines.join('\n'));
+    const result = await cli(['audit', 'verify', tampered]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/seq 4 INVALID: record modified/);
+    expect(result.stdout).toMatch(/seq 10\.\.12 INVALID: 3 records missing/);
+    expect(result.stdout).toMatch(/INVALID: 2 problem/);
+  });
+
+  it('exits 2 on usage errors and a missing file, without a stack trace', async () => {
+    const usage = await cli(['audit', 'verify']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/needs a log/);
+    const missing = await cli(['audit', 'verify', join(dir, 'nope.jsonl')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    const badKeys = await cli(['audit', 'verify', log, '--keys', log]);
+    expect(badKeys.code).toBe(2);
+  });
+});
+
+describe('pipl-guard audit query', () => {
+  it('finds a subject given in clear, HMACed with the audit key, as JSON lines', async () => {
+    const result = await cli(['audit', 'query', log, '--subject', 'u42', '--format', 'jsonl'], {
+      PIPL_AUDIT_KEY: AUDIT_KEY,
+    });
+    expect(result.code).toBe(0);
+    const records = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(records.map((r) => r.requestId)).toEqual([
+      'req-4',
+      'req-8',
+      'req-12',
+      'req-16',
+      'req-20',
+      'req-24',
+    ]);
+    expect(result.stdout).not.toContain('"u42"');
+  });
+
+  it('refuses a clear subject without the audit key', async () => {
+    const result = await cli(['audit', 'query', log, '--subject', 'u42'], { PIPL_AUDIT_KEY: '' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/PIPL_AUDIT_KEY/);
+  });
+
+  it('filters by purpose and decision and writes CSV safe for spreadsheets', async () => {
+    const result = await cli(['audit', 'query', log, '--purpose', 'order.fulfilment', '--format', 'csv']);
+    const [header, ...rows] = result.stdout.trim().split('\n');
+    expect(header).toMatch(/^time,seq,type,decision,reason/);
+    expect(rows).toHaveLength(12);
+    // An actor id that looks like a formula is defused and quoted.
+    expect(rows[0]).toContain(`"'=HYPERLINK(""http://evil"")"`);
+    const denied = await cli(['audit', 'query', log, '--decision', 'deny', '--format', 'jsonl']);
+    expect(denied.stdout.trim().split('\n')).toHaveLength(8);
+  });
+
+  it('exports OCSF API Activity (6003) events', async () => {
+    const result = await cli(['audit', 'query', log, '--purpose', 'health.records', '--format', 'ocsf']);
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(events).toHaveLength(12);
+    expect(events[0]).toMatchObject({ class_uid: 6003, category_uid: 6, activity_id: 2, type_uid: 600302 });
+    const denied = events.find((event) => event.action === 'Denied');
+    expect(denied).toMatchObject({ action_id: 2, status_id: 2, status_code: 'separate_consent_required' });
+    expect(denied.unmapped.pipl.purpose).toBe('health.records');
+  });
+});
+
+describe('pipl-guard audit stats', () => {
+  it('counts decisions by purpose, decision, reason and category', async () => {
+    const result = await cli(['audit', 'stats', log, '--json']);
+    const stats = JSON.parse(result.stdout);
+    expect(stats.decisions).toBe(24);
+    expect(stats.byDecision).toEqual({ allow: 16, deny: 8 });
+    expect(stats.byPurpose).toEqual({ 'health.records': 12, 'order.fulfilment': 12 });
+    expect(stats.byCategory.medical_health).toBe(12);
+  });
+});
+
+describe('pipl-guard keys generate', () => {
+  it('prints an Ed25519 private JWK and the public JWKS for checkpoints', async () => {
+    const result = await cli(['keys', 'generate', '--kid', 'audit-2026']);
+    const { privateJwk, jwks } = JSON.parse(result.stdout);
+    expect(privateJwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', kid: 'audit-2026' });
+    expect(privateJwk.d).toBeTypeOf('string');
+    expect(jwks.keys[0].d).toBeUndefined();
+  });
+});
