@@ -13,7 +13,8 @@ export function canonicalize(value: unknown): string {
       return value ? 'true' : 'false';
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError('canonical JSON cannot hold NaN or Infinity');
-      return JSON.stringify(value);
+      // ECMAScript Number::toString, which is what JSON.stringify and JCS use (-0 becomes "0").
+      return String(value);
     case 'object': {
       if (Array.isArray(value)) {
         let out = '[';
@@ -23,20 +24,32 @@ export function canonicalize(value: unknown): string {
         }
         return `${out}]`;
       }
-      const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
-      let out = '{';
-      let first = true;
-      for (const key of keys) {
-        const member = record[key];
-        if (member === undefined) continue;
-        if (!first) out += ',';
-        first = false;
-        out += `${JSON.stringify(key)}:${canonicalize(member)}`;
-      }
-      return `${out}}`;
+      return `{${members(value as Record<string, unknown>).join(',')}}`;
     }
     default:
       throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
   }
+}
+
+/** The `"key":value` members of an object, in canonical order. */
+export function members(record: Record<string, unknown>): string[] {
+  const keys = Object.keys(record).sort();
+  const out: string[] = [];
+  for (const key of keys) {
+    const member = record[key];
+    if (member === undefined) continue;
+    out.push(`${quoteKey(key)}:${canonicalize(member)}`);
+  }
+  return out;
+}
+
+// Record keys repeat on every record; quoting each once is measurably cheaper on the hot path.
+const quoted = new Map<string, string>();
+function quoteKey(key: string): string {
+  let text = quoted.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (quoted.size < 1024) quoted.set(key, text);
+  }
+  return text;
 }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { canonicalize } from './canonical.js';
+import { canonicalize, members } from './canonical.js';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord } from './record.js';
 
 /** Hash that seq 0 points back to: binds the chain's name into its first record. */
@@ -48,11 +48,17 @@ export class ChainHead {
       seq: this.seq,
       prev: this.prev,
     };
-    const json = canonicalize(body);
-    const hash = createHash('sha256').update(json).digest('hex');
+    // Serialise once: the hash covers the members without `hash`; the stored line is the same
+    // members with `hash` inserted at its sorted place, so it is canonical too.
+    const parts = members(body as unknown as Record<string, unknown>);
+    const hash = createHash('sha256')
+      .update(`{${parts.join(',')}}`)
+      .digest('hex');
     const record = { ...body, hash } as AuditRecord;
-    // The stored line is itself canonical, so the verifier can insist on it byte for byte.
-    const line = `${canonicalize(record)}\n`;
+    let at = 0;
+    while (at < parts.length && (parts[at] as string) < '"hash"') at++;
+    parts.splice(at, 0, `"hash":"${hash}"`);
+    const line = `{${parts.join(',')}}\n`;
     this.seq += 1;
     this.prev = hash;
     return { record, line };

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { generateKeyPair, exportJWK } from 'jose';
-import { auditStats, queryAudit, type AuditQuery } from '../audit/query.js';
-import { createPseudonymizer } from '../audit/pseudonymize.js';
+import { exportJWK, generateKeyPair } from 'jose';
 import { CSV_COLUMNS, toCsvRow, toOcsf } from '../audit/export.js';
+import { createPseudonymizer } from '../audit/pseudonymize.js';
+import { type AuditQuery, auditStats, queryAudit } from '../audit/query.js';
 import type { AuditRecord, DecisionEvent } from '../audit/record.js';
 import { verifyAuditTrail } from '../audit/verify-trail.js';
 import { VERSION } from '../version.js';
@@ -84,13 +84,18 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 async function verify(source: Awaited<ReturnType<typeof openSource>>, values: Values): Promise<number> {
   const keys = values.keys ? readJson(values.keys as string, '--keys') : undefined;
-  if (keys && !Array.isArray((keys as { keys?: unknown }).keys)) throw new UsageError('--keys must be a JWKS file: {"keys": [...]}');
-  const trusted = values['trusted-checkpoint'] ? readText(values['trusted-checkpoint'] as string).trim() : undefined;
+  if (keys && !Array.isArray((keys as { keys?: unknown }).keys))
+    throw new UsageError('--keys must be a JWKS file: {"keys": [...]}');
+  const trusted = values['trusted-checkpoint']
+    ? readText(values['trusted-checkpoint'] as string).trim()
+    : undefined;
   const progress = values.progress || process.stderr.isTTY;
   const report = await verifyAuditTrail(source.path ?? source.lines(), {
     ...(keys ? { keys: keys as never } : {}),
     ...(trusted ? { trustedCheckpoint: trusted } : {}),
-    ...(progress ? { onProgress: (n: number) => process.stderr.write(`\r… ${n.toLocaleString('en')} records`) } : {}),
+    ...(progress
+      ? { onProgress: (n: number) => process.stderr.write(`\r… ${n.toLocaleString('en')} records`) }
+      : {}),
   });
   if (progress && report.records.total >= 100_000) process.stderr.write('\n');
   if (values.json) {
@@ -99,10 +104,12 @@ async function verify(source: Awaited<ReturnType<typeof openSource>>, values: Va
   }
   const out: string[] = [];
   out.push(`Verifying chain ${report.chain ?? '(empty)'}${source.path ? ` in ${source.path}` : ''}`);
-  if (report.checkpoints.kids.length > 0) out.push(`Keys used: ${report.checkpoints.kids.map((kid) => `kid ${kid}`).join(', ')}`);
+  if (report.checkpoints.kids.length > 0)
+    out.push(`Keys used: ${report.checkpoints.kids.map((kid) => `kid ${kid}`).join(', ')}`);
   for (const problem of report.problems) out.push(`  ${problem.message}`);
   for (const notice of report.notices) out.push(`  Notice: ${notice}`);
-  if (report.unsignedTail > 0) out.push(`  Tail: ${report.unsignedTail} records after the last checkpoint (unsigned)`);
+  if (report.unsignedTail > 0)
+    out.push(`  Tail: ${report.unsignedTail} records after the last checkpoint (unsigned)`);
   out.push(
     `Results found for seq ${report.firstSeq ?? '-'}..${report.lastSeq ?? '-'} (${report.firstTime ?? '-'} to ${report.lastTime ?? '-'}):`,
   );
@@ -110,7 +117,9 @@ async function verify(source: Awaited<ReturnType<typeof openSource>>, values: Va
     `  ${report.checkpoints.valid}/${report.checkpoints.total} checkpoints valid${report.checkpoints.invalid ? `, ${report.checkpoints.invalid} INVALID` : ''}`,
   );
   const good = report.records.total - report.records.invalid;
-  out.push(`  ${good}/${report.records.total} records valid${report.records.invalid ? `, ${report.records.invalid} INVALID` : ''}`);
+  out.push(
+    `  ${good}/${report.records.total} records valid${report.records.invalid ? `, ${report.records.invalid} INVALID` : ''}`,
+  );
   out.push(report.valid ? 'VALID' : `INVALID: ${report.problems.length} problem(s)`);
   process.stdout.write(`${out.join('\n')}\n`);
   return report.valid ? 0 : 1;
@@ -121,7 +130,8 @@ function buildQuery(values: Values): AuditQuery {
   for (const key of ['from', 'to'] as const) {
     const value = values[key] as string | undefined;
     if (value !== undefined) {
-      if (Number.isNaN(Date.parse(value))) throw new UsageError(`--${key} must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z`);
+      if (Number.isNaN(Date.parse(value)))
+        throw new UsageError(`--${key} must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z`);
       q[key] = value;
     }
   }
@@ -130,14 +140,18 @@ function buildQuery(values: Values): AuditQuery {
     if (value !== undefined) q[key] = value;
   }
   if (values.decision !== undefined) {
-    if (!['allow', 'deny', 'degrade'].includes(values.decision as string)) throw new UsageError('--decision is allow, deny or degrade');
+    if (!['allow', 'deny', 'degrade'].includes(values.decision as string))
+      throw new UsageError('--decision is allow, deny or degrade');
     q.decision = values.decision as AuditQuery['decision'] & string;
   }
   if (values.type) q.types = values.type as AuditRecord['type'][];
   if (values['subject-hmac']) q.subject = values['subject-hmac'] as string;
   if (values.subject) {
-    const key = values['audit-key-file'] ? readText(values['audit-key-file'] as string).trim() : process.env.PIPL_AUDIT_KEY;
-    if (!key) throw new UsageError('--subject needs the audit key: set PIPL_AUDIT_KEY or pass --audit-key-file');
+    const key = values['audit-key-file']
+      ? readText(values['audit-key-file'] as string).trim()
+      : process.env.PIPL_AUDIT_KEY;
+    if (!key)
+      throw new UsageError('--subject needs the audit key: set PIPL_AUDIT_KEY or pass --audit-key-file');
     try {
       q.subject = createPseudonymizer(key)(values.subject as string);
     } catch (error) {
@@ -149,11 +163,13 @@ function buildQuery(values: Values): AuditQuery {
 
 async function query(source: Awaited<ReturnType<typeof openSource>>, values: Values): Promise<number> {
   const format = (values.format as string | undefined) ?? 'table';
-  if (!['table', 'jsonl', 'csv', 'ocsf'].includes(format)) throw new UsageError('--format is table, jsonl, csv or ocsf');
+  if (!['table', 'jsonl', 'csv', 'ocsf'].includes(format))
+    throw new UsageError('--format is table, jsonl, csv or ocsf');
   const records = queryAudit(source.lines(), buildQuery(values));
   const write = (line: string) => process.stdout.write(`${line}\n`);
   if (format === 'csv') write(CSV_COLUMNS.join(','));
-  if (format === 'table') write(['time', 'seq', 'decision', 'reason', 'status', 'purpose', 'route', 'subject'].join('\t'));
+  if (format === 'table')
+    write(['time', 'seq', 'decision', 'reason', 'status', 'purpose', 'route', 'subject'].join('\t'));
   let count = 0;
   for await (const record of records) {
     count++;
@@ -164,7 +180,18 @@ async function query(source: Awaited<ReturnType<typeof openSource>>, values: Val
     } else {
       const r = record as Partial<DecisionEvent> & AuditRecord;
       const subject = r.subject ? `${r.subject.slice(0, 24)}…` : '';
-      write([r.time, r.seq, r.decision ?? r.type, r.reason ?? '', r.status ?? '', r.purpose ?? '', r.route ?? '', subject].join('\t'));
+      write(
+        [
+          r.time,
+          r.seq,
+          r.decision ?? r.type,
+          r.reason ?? '',
+          r.status ?? '',
+          r.purpose ?? '',
+          r.route ?? '',
+          subject,
+        ].join('\t'),
+      );
     }
   }
   if (format === 'table') process.stderr.write(`${count} records\n`);
@@ -180,7 +207,9 @@ async function stats(source: Awaited<ReturnType<typeof openSource>>, values: Val
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   }
-  const out = [`${result.decisions} decisions in ${result.records} records (${result.firstTime ?? '-'} to ${result.lastTime ?? '-'})`];
+  const out = [
+    `${result.decisions} decisions in ${result.records} records (${result.firstTime ?? '-'} to ${result.lastTime ?? '-'})`,
+  ];
   for (const [title, table] of [
     ['By decision', result.byDecision],
     ['By reason', result.byReason],
@@ -188,7 +217,8 @@ async function stats(source: Awaited<ReturnType<typeof openSource>>, values: Val
     ['By category', result.byCategory],
   ] as const) {
     out.push(`${title}:`);
-    for (const [key, n] of Object.entries(table).sort((a, b) => b[1] - a[1])) out.push(`  ${String(n).padStart(8)}  ${key}`);
+    for (const [key, n] of Object.entries(table).sort((a, b) => b[1] - a[1]))
+      out.push(`  ${String(n).padStart(8)}  ${key}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
@@ -199,7 +229,10 @@ async function generateKeys(args: string[]): Promise<number> {
   const alg = values.alg ?? 'EdDSA';
   if (alg !== 'EdDSA' && alg !== 'ES256') throw new UsageError('--alg is EdDSA or ES256');
   const kid = values.kid ?? `pipl-${new Date().toISOString().slice(0, 10)}`;
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const { privateKey, publicKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+  });
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   process.stdout.write(`${JSON.stringify({ privateJwk, jwks: { keys: [publicJwk] } }, null, 2)}\n`);
@@ -210,7 +243,9 @@ function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UsageError(
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
 }
 
@@ -228,8 +263,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const usage = error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`pipl-guard: ${(error as Error).message}\n${usage ? 'Run `pipl-guard --help` for usage.\n' : ''}`);
+    const usage =
+      error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(
+      `pipl-guard: ${(error as Error).message}\n${usage ? 'Run `pipl-guard --help` for usage.\n' : ''}`,
+    );
     process.exitCode = 2;
   },
 );

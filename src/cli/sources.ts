@@ -9,7 +9,10 @@ export interface CliSource {
   close(): Promise<void>;
 }
 
-export async function openSource(target: string, options: { chain?: string; table?: string }): Promise<CliSource> {
+export async function openSource(
+  target: string,
+  options: { chain?: string; table?: string },
+): Promise<CliSource> {
   if (!/^postgres(ql)?:\/\//.test(target)) {
     return { lines: () => readAuditLines(target), path: target, close: async () => {} };
   }
@@ -23,7 +26,9 @@ export async function openSource(target: string, options: { chain?: string; tabl
     const chains = await pgChains(pool, table);
     if (chains.length !== 1) {
       await pool.end();
-      throw new UsageError(`the database holds ${chains.length} chains (${chains.join(', ')}); pick one with --chain`);
+      throw new UsageError(
+        `the database holds ${chains.length} chains (${chains.join(', ')}); pick one with --chain`,
+      );
     }
     chain = chains[0] as string;
   }

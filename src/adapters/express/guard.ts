@@ -3,6 +3,7 @@ import type { PiplGuardError } from '../../errors/errors.js';
 import { type ActorResolver, normalizeActor, type PiplContext, type PiplGuard } from '../../guard.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
+import { trackOutcome } from '../outcome.js';
 
 /** A route requirement plus how to find the data subject in an Express request. */
 export interface ExpressRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -76,8 +77,7 @@ export function expressGuard<P extends string, C extends string>(
           degraded: outcome.decision.effect === 'degrade',
         };
         res.locals.pipl = context;
-        res.once('close', () => pipl.recordOutcome(outcome, res.statusCode, startedAt));
-        next();
+        if (trackOutcome(pipl as PiplGuard<string, string>, outcome, req, res, startedAt)) next();
       }, next);
     };
   };

@@ -3,6 +3,7 @@ import type { PiplGuardError } from '../../errors/errors.js';
 import { type ActorResolver, normalizeActor, type PiplContext, type PiplGuard } from '../../guard.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
+import { trackOutcome } from '../outcome.js';
 
 /** A route requirement plus how to find the data subject in a Koa context. */
 export interface KoaRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -82,8 +83,7 @@ export function koaGuard<P extends string, C extends string>(
         degraded: outcome.decision.effect === 'degrade',
       };
       ctx.state.pipl = context;
-      ctx.res.once('close', () => pipl.recordOutcome(outcome, ctx.res.statusCode, startedAt));
-      await next();
+      if (trackOutcome(pipl as PiplGuard<string, string>, outcome, ctx.req, ctx.res, startedAt)) await next();
     };
   };
 }

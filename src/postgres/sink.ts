@@ -1,0 +1,401 @@
+import type { Pool } from 'pg';
+import { ChainHead } from '../audit/chain.js';
+import type { AuditEvent, AuditRecord } from '../audit/record.js';
+import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from '../audit/sink.js';
+import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
+import { auditIdentifier, DEFAULT_AUDIT_TABLE, migrateAuditTable } from './migration.js';
+
+export interface PostgresAuditSinkOptions {
+  /** The pool to write through. The sink never ends a pool it was given. Give it an `'error'` listener. */
+  pool?: Pool;
+  /** ... or a connection string: the sink creates its own pool and ends it on `close()`. */
+  connectionString?: string;
+  /**
+   * This instance's chain name, e.g. `api-1` or the pod name. Required, and it must be unique per
+   * running writer: a chain is gap-free (seq 0, 1, 2, ...) and each record links to the hash of the
+   * one before, so only one process can extend it. Several API instances share the table, each
+   * with its own chain; a restarted instance continues its chain where it left off. Two live
+   * writers on one chain collide on `PRIMARY KEY (chain, seq)`: the loser stops accepting records.
+   */
+  chain: string;
+  /** Table created by `migrateAuditTable` / `AUDIT_TABLE_SQL` (default `pipl_audit_log`). */
+  table?: string;
+  /** Run `migrateAuditTable` before starting (default false: migrate from a deploy step). */
+  migrate?: boolean;
+  /** Refuse new records (fail closed, 503) when this many are waiting to be written (default 10000). */
+  maxQueueRecords?: number;
+  /** Records per multi-row INSERT (default 1000). */
+  maxBatchRecords?: number;
+  /** After a failed INSERT, retry this often (default 1000 ms). While failing, the sink refuses records. */
+  retryMs?: number;
+  /**
+   * An INSERT that has not completed after this long counts as failed (default 10000 ms), so a
+   * database that stops answering makes the sink refuse records instead of hanging requests.
+   */
+  writeTimeoutMs?: number;
+  enforcer?: Partial<Enforcer>;
+  /** Called with each database error (failed writes, conflicts), e.g. to log or alert. */
+  onError?: (error: Error) => void;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+interface Row {
+  seq: number;
+  time: string;
+  type: string;
+  purpose: string | null;
+  decision: string | null;
+  reason: string | null;
+  subject: string | null;
+  hash: string;
+  line: string;
+}
+
+interface Entry {
+  row: Row;
+  waiter?: Waiter;
+}
+
+/**
+ * An audit sink that writes hash-chained records to PostgreSQL, so several API instances can share
+ * one audit table (one chain each; see `chain`).
+ *
+ * Records are sealed (seq, prev, hash) on the caller's thread in call order, exactly as in the file
+ * sink, and queued; a drain loop writes everything queued while the previous INSERT was in flight
+ * as one multi-row INSERT. A `durable` append resolves after its batch's INSERT has committed
+ * (several concurrent records share one commit); a buffered append returns at once and is written
+ * within milliseconds. Durable means as durable as the server's `synchronous_commit` makes a commit.
+ *
+ * When the database fails (down, connection killed, timeout), the failed batch is kept and retried
+ * every `retryMs`; nothing sealed is skipped, so the chain has no holes. Meanwhile `healthy` is
+ * false, `append` throws `audit_unavailable` (guards fail closed with 503) and durable appends
+ * waiting on the failed batch are rejected. A retry after an ambiguous failure (the commit reached
+ * the server but the answer was lost) is safe: the primary key rejects the duplicate and the sink
+ * checks the stored hashes are its own. Fail-open decisions refused meanwhile are counted and a
+ * `dropped` record is written on recovery.
+ *
+ * Opening continues the chain from its last row and writes a `writer_start` record noting whether
+ * the previous writer closed cleanly (its last record was a `writer_stop`).
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { migrateAuditTable, postgresAuditSink } from 'pipl-guard/postgres';
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * pool.on('error', (error) => log.warn(error));
+ * await migrateAuditTable(pool); // or from a deploy step
+ * const audit = await postgresAuditSink({ pool, chain: process.env.POD_NAME ?? 'api-1' });
+ * process.on('SIGTERM', () => audit.close().then(() => pool.end()).then(() => process.exit(0)));
+ * ```
+ */
+export async function postgresAuditSink(options: PostgresAuditSinkOptions): Promise<AuditSink> {
+  const chain = options.chain;
+  if (typeof chain !== 'string' || chain.length === 0) {
+    throw new PiplConfigError(
+      'postgresAuditSink: `chain` is required, one per writer (e.g. the instance name)',
+    );
+  }
+  const table = auditIdentifier(options.table ?? DEFAULT_AUDIT_TABLE);
+  const maxRecords = options.maxQueueRecords ?? 10_000;
+  const maxBatch = options.maxBatchRecords ?? 1000;
+  const retryMs = options.retryMs ?? 1000;
+  const writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
+  const enforcer: Enforcer = { ...defaultEnforcer(), ...options.enforcer };
+  const onError = options.onError ?? (() => {});
+  if (!(maxRecords > 0) || !(maxBatch > 0) || !(retryMs >= 0)) {
+    throw new PiplConfigError(
+      'postgresAuditSink: maxQueueRecords and maxBatchRecords must be > 0, retryMs ≥ 0',
+    );
+  }
+
+  let pool: Pool;
+  let ownPool = false;
+  if (options.pool) {
+    pool = options.pool;
+  } else if (options.connectionString) {
+    const pg = (await import('pg')).default;
+    pool = new pg.Pool({
+      connectionString: options.connectionString,
+      application_name: `pipl-guard:${chain}`,
+    });
+    // An idle client whose connection dies emits 'error' on the pool; unhandled it would crash.
+    pool.on('error', (error) => onError(error));
+    ownPool = true;
+  } else {
+    throw new PiplConfigError('postgresAuditSink: pass `pool` or `connectionString`');
+  }
+
+  const insertSql = `INSERT INTO "${table}" (chain, seq, time, type, purpose, decision, reason, subject, hash, line)
+SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`;
+
+  async function insert(rows: readonly Row[]): Promise<void> {
+    const params = [
+      chain,
+      rows.map((r) => r.seq),
+      rows.map((r) => r.time),
+      rows.map((r) => r.type),
+      rows.map((r) => r.purpose),
+      rows.map((r) => r.decision),
+      rows.map((r) => r.reason),
+      rows.map((r) => r.subject),
+      rows.map((r) => r.hash),
+      rows.map((r) => r.line),
+    ];
+    try {
+      await withTimeout(pool.query(insertSql, params), writeTimeoutMs, 'audit INSERT');
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '23505') throw error;
+      // Unique violation: either an earlier attempt of this very batch did commit (its answer was
+      // lost), or another writer is extending this chain.
+      if (await alreadyWritten(rows)) return;
+      throw new ChainConflictError(chain, table);
+    }
+  }
+
+  async function alreadyWritten(rows: readonly Row[]): Promise<boolean> {
+    const { rows: stored } = await withTimeout(
+      pool.query<{ seq_text: string; hash: string }>(
+        `SELECT seq::text AS seq_text, hash FROM "${table}" WHERE chain = $1 AND seq = ANY($2::bigint[])`,
+        [chain, rows.map((r) => r.seq)],
+      ),
+      writeTimeoutMs,
+      'audit SELECT',
+    );
+    const hashes = new Map(stored.map((row) => [row.seq_text, row.hash]));
+    return rows.every((row) => hashes.get(String(row.seq)) === row.hash);
+  }
+
+  // Start: continue this chain from its last row and record the (re)start.
+  let head: ChainHead;
+  try {
+    if (options.migrate) await migrateAuditTable(pool, table);
+    const { rows } = await pool.query<{ seq_text: string; hash: string; type: string }>(
+      `SELECT seq::text AS seq_text, hash, type FROM "${table}" WHERE chain = $1 ORDER BY seq DESC LIMIT 1`,
+      [chain],
+    );
+    const last = rows[0];
+    head = last ? new ChainHead(chain, Number(last.seq_text) + 1, last.hash) : new ChainHead(chain);
+    const start = head.seal({
+      type: 'writer_start',
+      cleanShutdown: last ? last.type === 'writer_stop' : true,
+      enforcer,
+    });
+    await insert([rowOf(start.record, start.line)]);
+  } catch (error) {
+    if (ownPool) await pool.end().catch(() => {});
+    if (error instanceof PiplConfigError) throw error;
+    const code = (error as { code?: unknown }).code;
+    const hint =
+      code === '42P01' ? ' (the table does not exist: run migrateAuditTable or AUDIT_TABLE_SQL first)' : '';
+    throw new PiplConfigError(
+      `Audit table ${table} cannot be opened for chain "${chain}": ${(error as Error).message}${hint}`,
+    );
+  }
+
+  const queue: Entry[] = [];
+  /** The batch being written, kept after a failure and retried before anything else. */
+  let inflight: Entry[] | undefined;
+  let idleWaiters: Waiter[] = [];
+  let writing = false;
+  let scheduled = false;
+  let failure: Error | undefined;
+  /** Set when another writer holds this chain: retrying cannot help. */
+  let fatal = false;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let recovering: Promise<void> | undefined;
+  const drops = new DropCounter();
+
+  const unavailable = (why: string) => new PiplGuardError('audit_unavailable', why);
+
+  function schedule() {
+    if (scheduled || writing || failure) return;
+    scheduled = true;
+    setImmediate(drain);
+  }
+
+  async function drain() {
+    scheduled = false;
+    writing = true;
+    while (!failure && (inflight || queue.length > 0)) {
+      if (!inflight) inflight = queue.splice(0, maxBatch);
+      const batch = inflight;
+      try {
+        await insert(batch.map((entry) => entry.row));
+        inflight = undefined;
+        for (const entry of batch) entry.waiter?.resolve();
+      } catch (error) {
+        fail(error as Error);
+      }
+    }
+    writing = false;
+    if (!failure) {
+      const idle = idleWaiters;
+      idleWaiters = [];
+      for (const waiter of idle) waiter.resolve();
+    }
+  }
+
+  function fail(error: Error) {
+    failure = error;
+    if (error instanceof ChainConflictError) fatal = true;
+    onError(error);
+    const lost = unavailable(fatal ? error.message : 'The audit log write failed');
+    for (const entry of [...(inflight ?? []), ...queue]) {
+      entry.waiter?.reject(lost);
+      delete entry.waiter;
+    }
+    const idle = idleWaiters;
+    idleWaiters = [];
+    for (const waiter of idle) waiter.reject(lost);
+    if (!fatal && !closed) {
+      retryTimer = setTimeout(retry, retryMs);
+      retryTimer.unref();
+    }
+  }
+
+  /**
+   * Retries the failed batch. The sink keeps refusing records until that INSERT has succeeded, so
+   * `healthy` does not flicker back while the database is still down.
+   */
+  function retry(): Promise<void> {
+    retryTimer = undefined;
+    if (recovering) return recovering;
+    recovering = (async () => {
+      if (fatal || !failure) return;
+      try {
+        const batch = inflight;
+        if (batch) {
+          await insert(batch.map((entry) => entry.row));
+          inflight = undefined;
+          for (const entry of batch) entry.waiter?.resolve();
+        }
+        failure = undefined;
+        if (drops.count > 0) seal(drops.take(enforcer));
+        schedule();
+      } catch (error) {
+        fail(error as Error);
+      }
+    })().finally(() => {
+      recovering = undefined;
+    });
+    return recovering;
+  }
+
+  function seal(event: AuditEvent, waiter?: Waiter) {
+    const { record, line } = head.seal(event);
+    const entry: Entry = { row: rowOf(record, line) };
+    if (waiter) entry.waiter = waiter;
+    queue.push(entry);
+  }
+
+  function flush(): Promise<void> {
+    if (failure) return Promise.reject(unavailable(failureMessage()));
+    if (!writing && !scheduled && !inflight && queue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => idleWaiters.push({ resolve, reject }));
+  }
+
+  function failureMessage(): string {
+    return fatal && failure ? failure.message : 'The audit log cannot be written; retrying';
+  }
+
+  return {
+    get healthy() {
+      return !failure && !closed;
+    },
+    append(event, durable = false) {
+      if (closed) throw unavailable('The audit log is closed');
+      if (failure) throw unavailable(failureMessage());
+      if (queue.length + (inflight?.length ?? 0) >= maxRecords)
+        throw unavailable('The audit write queue is full');
+      // Decisions refused while the queue was full are accounted for as soon as records fit again.
+      if (drops.count > 0) seal(drops.take(enforcer));
+      if (!durable) {
+        seal(event);
+        schedule();
+        return undefined;
+      }
+      let waiter: Waiter | undefined;
+      const done = new Promise<void>((resolve, reject) => {
+        waiter = { resolve, reject };
+      });
+      seal(event, waiter);
+      schedule();
+      return done;
+    },
+    noteDropped(cause) {
+      drops.note(cause);
+    },
+    flush,
+    close() {
+      if (closing) return closing;
+      closing = (async () => {
+        clearTimeout(retryTimer);
+        retryTimer = undefined;
+        closed = true; // refuse appends and stop retrying from here on
+        try {
+          // One last attempt to write what a failure left behind, then the writer_stop record.
+          if (recovering) await recovering;
+          if (failure && !fatal) await retry();
+          if (failure) throw unavailable(failureMessage());
+          if (drops.count > 0) seal(drops.take(enforcer));
+          seal({ type: 'writer_stop', enforcer });
+          schedule();
+          await flush();
+        } finally {
+          if (ownPool) await pool.end().catch(() => {});
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Another writer has extended this chain: the stored rows at our seqs carry other hashes. */
+class ChainConflictError extends Error {
+  readonly code = 'chain_conflict';
+  constructor(chain: string, table: string) {
+    super(
+      `Audit chain "${chain}" in table ${table} holds records this writer did not write: another writer uses the same chain name`,
+    );
+    this.name = 'ChainConflictError';
+  }
+}
+
+function rowOf(record: AuditRecord, line: string): Row {
+  const decision = record.type === 'decision' ? record : undefined;
+  return {
+    seq: record.seq,
+    time: record.time,
+    type: record.type,
+    purpose: record.type === 'decision' || record.type === 'outcome' ? record.purpose : null,
+    decision: decision?.decision ?? null,
+    reason: decision?.reason ?? null,
+    subject: decision?.subject ?? null,
+    hash: record.hash,
+    // Stored without the newline; the verifier compares the text byte for byte.
+    line: line.endsWith('\n') ? line.slice(0, -1) : line,
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  if (!(ms > 0) || !Number.isFinite(ms)) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
