@@ -1,6 +1,6 @@
 import { uuidv7 } from './audit/chain.js';
 import { createPseudonymizer } from './audit/pseudonymize.js';
-import type { DecisionEvent } from './audit/record.js';
+import type { DecisionEvent, OutcomeEvent } from './audit/record.js';
 import { type AuditSink, defaultEnforcer, type Enforcer } from './audit/sink.js';
 import type { VerifiedConsent } from './consent/claims.js';
 import { createTokenExtractor, type HeaderReader, type TokenLocation } from './consent/extract.js';
@@ -275,11 +275,25 @@ export function createPiplGuard<P extends string, C extends string>(
     return typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : uuidv7(Date.now());
   }
 
+  /** Outcomes (503) of requests whose durable record was sealed but not written in time. */
+  const refusedAfterSealing: OutcomeEvent[] = [];
+  function recordRefusals() {
+    try {
+      while (refusedAfterSealing.length > 0) {
+        sink.append(refusedAfterSealing[0] as OutcomeEvent);
+        refusedAfterSealing.shift();
+      }
+    } catch {
+      // Still failing: they wait for the next healthy moment (or close()).
+    }
+  }
+
   async function decideAndAudit(
     requirement: Requirement,
     request: GuardRequest,
     requestId: string,
   ): Promise<GuardOutcome> {
+    if (refusedAfterSealing.length > 0 && sink.healthy) recordRefusals();
     try {
       // An audit log that cannot be written never lets a request through (unless the purpose opted out).
       if (!sink.healthy && !requirement.purpose.failOpen) {
@@ -306,6 +320,18 @@ export function createPiplGuard<P extends string, C extends string>(
             };
           }
           return { decision, consent, requestId, error: undefined };
+        }
+        if (written !== undefined && decision.effect !== 'deny') {
+          // The sealed `allow` record is retried and will land; say that the request was refused.
+          if (refusedAfterSealing.length < 10_000) {
+            refusedAfterSealing.push({
+              type: 'outcome',
+              requestId,
+              purpose: decision.purpose,
+              status: 503,
+              durationMs: 0,
+            });
+          } else sink.noteDropped('outcome_refused');
         }
         const failed = refusal('audit_unavailable');
         return {
@@ -360,6 +386,8 @@ export function createPiplGuard<P extends string, C extends string>(
       await verifier?.ready();
     },
     close() {
+      recordRefusals();
+      for (const _ of refusedAfterSealing) sink.noteDropped('outcome_refused');
       return sink.close();
     },
   };

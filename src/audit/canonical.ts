@@ -16,19 +16,34 @@ export function canonicalize(value: unknown): string {
       // ECMAScript Number::toString, which is what JSON.stringify and JCS use (-0 becomes "0").
       return String(value);
     case 'object': {
-      if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++) {
-          if (i > 0) out += ',';
-          out += value[i] === undefined ? 'null' : canonicalize(value[i]);
+      // Frozen parts (the enforcer, a route's category list) repeat on every record: serialise once.
+      if (Object.isFrozen(value)) {
+        let text = frozen.get(value);
+        if (text === undefined) {
+          text = serialiseObject(value);
+          frozen.set(value, text);
         }
-        return `${out}]`;
+        return text;
       }
-      return `{${members(value as Record<string, unknown>).join(',')}}`;
+      return serialiseObject(value);
     }
     default:
       throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
   }
+}
+
+const frozen = new WeakMap<object, string>();
+
+function serialiseObject(value: object): string {
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += value[i] === undefined ? 'null' : canonicalize(value[i]);
+    }
+    return `${out}]`;
+  }
+  return `{${members(value as Record<string, unknown>).join(',')}}`;
 }
 
 /** The `"key":value` members of an object, in canonical order. */
@@ -45,7 +60,7 @@ export function members(record: Record<string, unknown>): string[] {
 
 // Record keys repeat on every record; quoting each once is measurably cheaper on the hot path.
 const quoted = new Map<string, string>();
-function quoteKey(key: string): string {
+export function quoteKey(key: string): string {
   let text = quoted.get(key);
   if (text === undefined) {
     text = JSON.stringify(key);

@@ -138,7 +138,9 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   }
 
   function takeBatch(): { waiters: Waiter[]; lastSeq: number; lastHash: string; lastTime: string | null } {
-    inflight = Buffer.from(queue.join(''));
+    // After a failure the unwritten bytes come first; what was queued since follows them.
+    const pending = Buffer.from(queue.join(''));
+    inflight = inflight ? Buffer.concat([inflight, pending]) : pending;
     const batch = {
       waiters: durableWaiters,
       lastSeq: head.seq - 1,
@@ -217,7 +219,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   function retry() {
     retryTimer = undefined;
     failure = undefined;
-    if (drops.count > 0) sealLine(drops.take(enforcer));
+    if (drops.pending) sealLine(drops.take(enforcer));
     if (!inflight && queue.length === 0) return;
     scheduled = true;
     setImmediate(drain);
@@ -232,7 +234,15 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     firstTimeSinceCheckpoint ??= record.time;
   }
 
-  async function checkpoint(trigger: CheckpointPayload['trigger']) {
+  // One checkpoint at a time: two in flight would both point at the same predecessor (a fork).
+  let checkpointing: Promise<void> = Promise.resolve();
+  function checkpoint(trigger: CheckpointPayload['trigger']): Promise<void> {
+    const next = checkpointing.then(() => issueCheckpoint(trigger));
+    checkpointing = next.catch(() => {});
+    return next;
+  }
+
+  async function issueCheckpoint(trigger: CheckpointPayload['trigger']) {
     if (!cp) return;
     await fdatasync(fd);
     const payload: CheckpointPayload = {
@@ -340,7 +350,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
         clearInterval(cpTimer);
         clearTimeout(retryTimer);
         if (retryTimer !== undefined || failure) retry();
-        if (drops.count > 0) sealLine(drops.take(enforcer));
+        if (drops.pending) sealLine(drops.take(enforcer));
         sealLine({ type: 'writer_stop', enforcer });
         schedule();
         closed = true;

@@ -76,7 +76,10 @@ export interface OutcomeEvent {
  */
 export interface DroppedEvent {
   type: 'dropped';
+  /** Decisions not recorded. */
   count: number;
+  /** Outcome records not recorded (the decisions they belong to were). */
+  outcomes: number;
   /** RFC 3339 times of the first and last unrecorded decision. */
   from: string;
   to: string;

@@ -36,33 +36,41 @@ export function defaultEnforcer(service = 'pipl-guard', instance?: string): Enfo
   return { service, instance: instance ?? `${hostname()}:${process.pid}`, version: VERSION };
 }
 
-/** Tallies unrecorded decisions until a `dropped` marker can be written. */
+/** Tallies unrecorded decisions and outcomes until a `dropped` marker can be written. */
 export class DropCounter {
   count = 0;
+  outcomes = 0;
   private from = '';
   private to = '';
   private cause = '';
 
+  get pending(): boolean {
+    return this.count + this.outcomes > 0;
+  }
+
   note(cause: string): void {
     const now = new Date().toISOString();
-    if (this.count === 0) {
+    if (!this.pending) {
       this.from = now;
       this.cause = cause;
     }
     this.to = now;
-    this.count++;
+    if (cause.startsWith('outcome')) this.outcomes++;
+    else this.count++;
   }
 
   take(enforcer: Enforcer): DroppedEvent {
     const event: DroppedEvent = {
       type: 'dropped',
       count: this.count,
+      outcomes: this.outcomes,
       from: this.from,
       to: this.to,
       cause: this.cause,
       enforcer,
     };
     this.count = 0;
+    this.outcomes = 0;
     return event;
   }
 }

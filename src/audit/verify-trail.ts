@@ -216,7 +216,14 @@ export async function verifyAuditTrail(
       report.firstSeq = seq;
       expectedSeq = seq;
       prev = seq === 0 ? genesisHash(record.chain) : undefined;
-      if (seq !== 0) {
+      // Retention removed the oldest segments: fine if a signed checkpoint vouches for where we start.
+      const anchor = seq > 0 ? expectations.get(seq - 1)?.find((e) => e.hash === record.prev) : undefined;
+      if (anchor) {
+        prev = record.prev as string;
+        report.notices.push(
+          `log starts at seq ${seq}: seq 0..${seq - 1} were removed (retention); ${anchor.label} vouches for the start`,
+        );
+      } else if (seq !== 0) {
         problem({
           ...where,
           seq: 0,
@@ -290,10 +297,13 @@ export async function verifyAuditTrail(
       );
     }
     if (record.type === 'dropped') {
+      const outcomes =
+        typeof record.outcomes === 'number' && record.outcomes > 0 ? ` and ${record.outcomes} outcomes` : '';
       report.notices.push(
-        `seq ${seq}: ${record.count} decisions were not recorded between ${record.from} and ${record.to} (${record.cause}); fail-open purpose`,
+        `seq ${seq}: ${record.count} decisions${outcomes} were not recorded between ${record.from} and ${record.to} (${record.cause})`,
       );
     }
+
     prev = record.hash as string;
     expectedSeq = seq + 1;
     report.lastSeq = seq;

@@ -276,7 +276,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
           for (const entry of batch) entry.waiter?.resolve();
         }
         failure = undefined;
-        if (drops.count > 0) seal(drops.take(enforcer));
+        if (drops.pending) seal(drops.take(enforcer));
         schedule();
       } catch (error) {
         fail(error as Error);
@@ -314,7 +314,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
       if (queue.length + (inflight?.length ?? 0) >= maxRecords)
         throw unavailable('The audit write queue is full');
       // Decisions refused while the queue was full are accounted for as soon as records fit again.
-      if (drops.count > 0) seal(drops.take(enforcer));
+      if (drops.pending) seal(drops.take(enforcer));
       if (!durable) {
         seal(event);
         schedule();
@@ -343,7 +343,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
           if (recovering) await recovering;
           if (failure && !fatal) await retry();
           if (failure) throw unavailable(failureMessage());
-          if (drops.count > 0) seal(drops.take(enforcer));
+          if (drops.pending) seal(drops.take(enforcer));
           seal({ type: 'writer_stop', enforcer });
           schedule();
           await flush();
