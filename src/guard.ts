@@ -204,7 +204,8 @@ export function createPiplGuard<P extends string, C extends string>(
         if (!verifier) throw refusal('keys_unavailable');
         consent = await verifier.verify(token);
         try {
-          withdrawn = await revocations.isRevoked(consent.id);
+          const status = revocations.isRevoked(consent.id);
+          withdrawn = typeof status === 'boolean' ? status : await status;
         } catch (error) {
           onError(error);
           throw refusal('revocation_unavailable');

@@ -226,12 +226,12 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   }
 
   function sealLine(event: Parameters<ChainHead['seal']>[0]) {
-    const { line, record } = head.seal(event);
+    const { line, time } = head.seal(event);
     queue.push(line);
     queuedBytes += line.length;
     sinceCheckpoint++;
-    lastSealedTime = record.time;
-    firstTimeSinceCheckpoint ??= record.time;
+    lastSealedTime = time;
+    firstTimeSinceCheckpoint ??= time;
   }
 
   // One checkpoint at a time: two in flight would both point at the same predecessor (a fork).

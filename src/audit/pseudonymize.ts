@@ -13,7 +13,16 @@ export function createPseudonymizer(key: string | Uint8Array): (subjectId: strin
       'audit.subjectKey must be at least 32 bytes; generate one with: node -p "crypto.randomBytes(32).toString("base64url")"',
     );
   }
+  // The same subjects come back request after request; remembering a bounded number of results
+  // saves an HMAC each time. The map lives in process memory only, like the request itself.
+  const recent = new Map<string, string>();
   return function pseudonymizeSubject(subjectId) {
-    return `hmac-sha256:${createHmac('sha256', bytes).update(subjectId).digest('base64url')}`;
+    let pseudonym = recent.get(subjectId);
+    if (pseudonym === undefined) {
+      pseudonym = `hmac-sha256:${createHmac('sha256', bytes).update(subjectId).digest('base64url')}`;
+      if (recent.size >= 10_000) recent.clear();
+      recent.set(subjectId, pseudonym);
+    }
+    return pseudonym;
   };
 }
