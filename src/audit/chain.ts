@@ -1,5 +1,5 @@
 import { hash as digest, randomUUID } from 'node:crypto';
-import { canonicalize, quoteKey } from './canonical.js';
+import { canonicalize, members, quoteKey } from './canonical.js';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord } from './record.js';
 
 /** SHA-256 hex. The one-shot `crypto.hash` costs about half of createHash() on record-sized input. */
@@ -16,6 +16,21 @@ export function genesisHash(chain: string): string {
 export function recordHash(record: Omit<AuditRecord, 'hash'> | AuditRecord): string {
   const { hash: _hash, ...body } = record as AuditRecord;
   return sha256(canonicalize(body));
+}
+
+/**
+ * Checks one stored line in a single serialisation: is it byte-for-byte the canonical form of
+ * `record`, and does `record.hash` match the hash of the canonical form without `hash`?
+ */
+export function checkLine(
+  record: Record<string, unknown>,
+  text: string,
+): { canonical: boolean; hashOk: boolean } {
+  const parts = members(record);
+  const canonical = `{${parts.join(',')}}` === text;
+  // Top-level members are `"key":value`; only the `hash` member starts with `"hash":`.
+  const hashed = `{${parts.filter((part) => !part.startsWith('"hash":')).join(',')}}`;
+  return { canonical, hashOk: sha256(hashed) === record.hash };
 }
 
 /** UUIDv7 (RFC 9562): 48-bit millisecond time, then random bits borrowed from a v4 UUID. */

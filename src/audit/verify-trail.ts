@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
-import { canonicalize } from './canonical.js';
-import { genesisHash, recordHash } from './chain.js';
+import { checkLine, genesisHash } from './chain.js';
 import { type CheckpointPayload, checkpointDigest, verifyCheckpoint } from './checkpoint.js';
 import { type AuditLine, checkpointFiles, readAuditLines } from './reader.js';
 
@@ -243,7 +242,8 @@ export async function verifyAuditTrail(
       });
       continue;
     }
-    const intact = canonicalize(record) === entry.text && recordHash(record as never) === record.hash;
+    const check = checkLine(record, entry.text);
+    const intact = check.canonical && check.hashOk;
     if (!intact) {
       report.records.invalid++;
       problem({

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { canonicalize } from './canonical.js';
-import { genesisHash, recordHash } from './chain.js';
+import { checkLine as checkStoredLine, genesisHash } from './chain.js';
 
 /** What went wrong at the first bad record. */
 export type AuditProblemKind =
@@ -85,14 +84,15 @@ export async function verifyAuditLog(path: string): Promise<AuditVerification> {
     }
     if (record.chain !== chain)
       return report('chain_mismatch', `Line ${lineNo} belongs to chain "${record.chain}"`, seq);
-    if (canonicalize(record) !== text) {
+    const check = checkStoredLine(record, text);
+    if (!check.canonical) {
       return report(
         'not_canonical',
         `Line ${lineNo} (seq ${seq}) was altered: its bytes are not the canonical form`,
         seq,
       );
     }
-    if (recordHash(record as never) !== hash) {
+    if (!check.hashOk) {
       return report(
         'hash_mismatch',
         `Record seq ${seq} at line ${lineNo} was modified: its hash does not match`,
