@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import { promisify } from 'node:util';
 import express from 'express';
 import pg from 'pg';
 import request from 'supertest';
@@ -25,6 +27,23 @@ import { AUDIT_KEY, guardOptions, makeKeys, tokenFor } from './support/fixture.j
 
 // Runs against a real PostgreSQL: DATABASE_URL, else a server on 127.0.0.1:5432 if one answers.
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const execFileAsync = promisify(execFile);
+
+/** Runs the `pipl-guard` CLI from source as a child process. */
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      ...args,
+    ]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
 const DATABASE_URL = process.env.DATABASE_URL ?? DEFAULT_URL;
 const available = process.env.DATABASE_URL !== undefined || (await probe('127.0.0.1', 5432, 500));
 if (!available) {
@@ -470,6 +489,27 @@ describe.skipIf(!available)('PostgreSQL audit sink (real server)', () => {
         }),
         expect.objectContaining({ kind: 'records_missing', seq: 6, seqTo: 7 }),
       ]);
+
+      // The compliance officer's view: the CLI on a postgres:// URL reports both and exits 1.
+      const cli = await runCli(['audit', 'verify', DATABASE_URL, '--table', TABLE, '--chain', 'tamper']);
+      expect(cli.code).toBe(1);
+      expect(cli.stdout).toMatch(/seq 3 INVALID: record modified/);
+      expect(cli.stdout).toMatch(/seq 6\.\.7 INVALID: 2 records missing/);
+      const other = await postgresAuditSink({ pool, chain: 'tamper-neighbour', table: TABLE });
+      other.append(decision(0));
+      await other.close();
+      const neighbour = ['--table', TABLE, '--chain', 'tamper-neighbour'];
+      const untouched = await runCli(['audit', 'verify', DATABASE_URL, ...neighbour]);
+      expect(untouched.code).toBe(0);
+      expect(untouched.stdout).toMatch(/3\/3 records valid/);
+      // A mistyped chain is a usage error, never an empty "valid" log.
+      const typo = await runCli(['audit', 'verify', DATABASE_URL, '--table', TABLE, '--chain', 'tamperr']);
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toMatch(/no chain "tamperr"/);
+      // Several chains and none chosen: a usage error that names them.
+      const ambiguous = await runCli(['audit', 'verify', DATABASE_URL, '--table', TABLE]);
+      expect(ambiguous.code).toBe(2);
+      expect(ambiguous.stderr).toMatch(/pick one with --chain/);
     } finally {
       await pool.end();
     }

@@ -22,8 +22,18 @@ export async function openSource(
   const pool = new pg.Pool({ connectionString: target, max: 2 });
   const table = options.table;
   let chain = options.chain;
+  let chains: string[];
+  try {
+    chains = await pgChains(pool, table);
+  } catch (error) {
+    await pool.end();
+    throw new UsageError(`cannot read the audit table: ${(error as Error).message}`);
+  }
+  if (chain && !chains.includes(chain)) {
+    await pool.end();
+    throw new UsageError(`no chain "${chain}" in the audit table (chains: ${chains.join(', ') || 'none'})`);
+  }
   if (!chain) {
-    const chains = await pgChains(pool, table);
     if (chains.length !== 1) {
       await pool.end();
       throw new UsageError(
