@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^pipl-guard\/express$/, replacement: src('adapters/express/index.ts') },
       { find: /^pipl-guard\/koa$/, replacement: src('adapters/koa/index.ts') },
       { find: /^pipl-guard\/postgres$/, replacement: src('postgres/index.ts') },
+      { find: /^pipl-guard\/redis$/, replacement: src('redis/index.ts') },
       { find: /^pipl-guard$/, replacement: src('index.ts') },
     ],
   },

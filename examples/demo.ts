@@ -220,6 +220,11 @@ async function main(): Promise<number> {
   if (!(await tamper(options('express').auditPath))) failures++;
 
   console.log(failures === 0 ? '\nAll expectations met.' : `\n${failures} expectation(s) failed.`);
+  console.log(
+    `Inspect the logs as an auditor would:\n  npm run pipl-guard -- audit verify ${options('express').auditPath}\n` +
+      `  npm run pipl-guard -- audit query ${options('express').auditPath} --decision deny\n` +
+      `  npm run pipl-guard -- audit stats ${options('koa').auditPath}`,
+  );
   return failures === 0 ? 0 : 1;
 }
 

@@ -108,6 +108,8 @@ async function verify(source: Awaited<ReturnType<typeof openSource>>, values: Va
     out.push(`Keys used: ${report.checkpoints.kids.map((kid) => `kid ${kid}`).join(', ')}`);
   for (const problem of report.problems) out.push(`  ${problem.message}`);
   for (const notice of report.notices) out.push(`  Notice: ${notice}`);
+  if (report.records.total === 0)
+    out.push('  Notice: the log holds no records; an empty log proves nothing by itself');
   if (report.unsignedTail > 0)
     out.push(`  Tail: ${report.unsignedTail} records after the last checkpoint (unsigned)`);
   out.push(
@@ -257,6 +259,12 @@ function readJson(path: string, flag: string): unknown {
     throw new UsageError(`${flag} ${path} is not JSON`);
   }
 }
+
+// `pipl-guard audit query … | head`: the reader left, which is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

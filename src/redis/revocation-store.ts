@@ -1,0 +1,166 @@
+import type { Redis } from 'ioredis';
+import type { RevocationStore } from '../consent/revocation.js';
+import { PiplConfigError } from '../errors/errors.js';
+
+/** Default key prefix: a withdrawn consent id `c-7f3a` is stored as `pipl:withdrawn:c-7f3a`. */
+export const DEFAULT_REVOCATION_PREFIX = 'pipl:withdrawn:';
+
+/**
+ * Withdrawn ids are kept this long (seconds) past the token's `exp`, more than any clock tolerance
+ * (`clockToleranceSec` is at most 300), so a withdrawn token cannot verify again just after its key
+ * has expired. Same margin as the in-memory store.
+ */
+export const REVOCATION_GRACE_SEC = 600;
+
+/** Longest consent id accepted: the claims schema's limit for `jti`. */
+const MAX_CONSENT_ID = 128;
+
+/** Entries kept by the opt-in local cache (`localCacheMs`); the oldest are dropped beyond this. */
+const LOCAL_CACHE_MAX = 10_000;
+
+export interface RedisRevocationStoreOptions {
+  /**
+   * The ioredis client, shared with the rest of the application or dedicated. The store never
+   * connects, quits or disconnects it. Create it with `enableOfflineQueue: false` and
+   * `maxRetriesPerRequest: 1`, and give it an `'error'` listener (see {@link redisRevocationStore}).
+   */
+  client: Redis;
+  /** Key prefix (default `pipl:withdrawn:`). Every instance of one service must use the same one. */
+  prefix?: string;
+  /**
+   * A Redis command that has not answered after this long (default 200 ms) fails: the guard answers
+   * 503 `revocation_unavailable` instead of hanging the request on a stuck server.
+   */
+  timeoutMs?: number;
+  /**
+   * Opt-in (default 0: off). Remembers a "not withdrawn" answer in this process for this long, to
+   * take load off Redis. The trade-off: a withdrawal made through **another** instance takes up to
+   * `localCacheMs` to reach this one (a withdrawal made through this store is seen here at once).
+   * "Withdrawn" answers are never cached (they are looked up every time and stay refused). Keep it
+   * short (e.g. 1000 ms) and only when a withdrawal may lawfully take that long to apply everywhere.
+   */
+  localCacheMs?: number;
+}
+
+/**
+ * A {@link RevocationStore} in Redis, so a withdrawal (Art. 15) made on one API instance applies to
+ * the next request on every instance.
+ *
+ * - `isRevoked(jti)` runs `EXISTS <prefix><jti>` on every request (nothing is cached unless
+ *   `localCacheMs` says so). It fails closed: a client that is not `ready` (connecting, reconnecting,
+ *   closed) rejects at once instead of queueing the command, and a command that takes longer than
+ *   `timeoutMs` rejects; either way the guard answers 503 `revocation_unavailable` with `Retry-After`.
+ * - `revoke(jti, until)` runs `SET <prefix><jti> 1 EXAT <until + 600>`: the entry disappears on its
+ *   own 10 minutes after the token's `exp`. Without `until` it never expires. It rejects the same way
+ *   when Redis is unavailable or slow; a timed-out `SET` may still have been applied, and retrying is
+ *   safe (it is idempotent).
+ *
+ * Keys are the prefix followed by the consent id exactly as verified (a string of 1–128 characters,
+ * checked again here). Redis keys are binary-safe and the id is sent as one argument of the command,
+ * never spliced into a command line, so no id can address another key or inject a command.
+ * Needs Redis ≥ 6.2 (`SET ... EXAT`).
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { redisRevocationStore } from 'pipl-guard/redis';
+ * const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+ * redis.on('error', (error) => log.warn(error)); // reconnects on its own; requests get 503 meanwhile
+ * const pipl = createPiplGuard({ policy, consent, audit, revocations: redisRevocationStore({ client: redis }) });
+ * await pipl.withdraw(jti, exp); // every instance refuses the token from the next request on
+ * ```
+ */
+export function redisRevocationStore(options: RedisRevocationStoreOptions): RevocationStore {
+  const client = options?.client;
+  if (!client || typeof client.exists !== 'function' || typeof client.set !== 'function') {
+    throw new PiplConfigError('redisRevocationStore: `client` must be an ioredis client');
+  }
+  const prefix = options.prefix ?? DEFAULT_REVOCATION_PREFIX;
+  const timeoutMs = options.timeoutMs ?? 200;
+  const localCacheMs = options.localCacheMs ?? 0;
+  if (typeof prefix !== 'string')
+    throw new PiplConfigError('redisRevocationStore: `prefix` must be a string');
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new PiplConfigError('redisRevocationStore: `timeoutMs` must be a positive number of milliseconds');
+  }
+  if (!(Number.isFinite(localCacheMs) && localCacheMs >= 0)) {
+    throw new PiplConfigError('redisRevocationStore: `localCacheMs` must be ≥ 0 milliseconds');
+  }
+
+  /** Consent id → when its "not withdrawn" answer stops being trusted (ms). Only with `localCacheMs`. */
+  const notRevoked = new Map<string, number>();
+  /** Bumped by every local `revoke`: a lookup that started before one must not cache its answer. */
+  let generation = 0;
+
+  function keyOf(consentId: string): string {
+    if (typeof consentId !== 'string' || consentId.length === 0 || consentId.length > MAX_CONSENT_ID) {
+      throw new RangeError(`consent id must be a string of 1 to ${MAX_CONSENT_ID} characters`);
+    }
+    return prefix + consentId;
+  }
+
+  /** Runs one command, failing closed: never queued while disconnected, never waited on forever. */
+  function command<T>(name: string, run: () => Promise<T>): Promise<T> {
+    if (client.status !== 'ready') {
+      return Promise.reject(new Error(`redisRevocationStore: Redis is not ready (status ${client.status})`));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`redisRevocationStore: ${name} did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    let pending: Promise<T>;
+    try {
+      pending = run();
+    } catch (error) {
+      clearTimeout(timer);
+      return Promise.reject(error);
+    }
+    // The command may still fail after the timeout has won: that late rejection is handled here.
+    pending.catch(() => {});
+    return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  return {
+    async isRevoked(consentId) {
+      const key = keyOf(consentId);
+      if (localCacheMs > 0) {
+        const until = notRevoked.get(consentId);
+        if (until !== undefined) {
+          if (until > Date.now()) return false;
+          notRevoked.delete(consentId);
+        }
+      }
+      const started = generation;
+      const revoked = (await command('EXISTS', () => client.exists(key))) > 0;
+      if (!revoked && localCacheMs > 0 && started === generation) {
+        notRevoked.delete(consentId);
+        notRevoked.set(consentId, Date.now() + localCacheMs);
+        if (notRevoked.size > LOCAL_CACHE_MAX) {
+          const oldest = notRevoked.keys().next().value;
+          if (oldest !== undefined) notRevoked.delete(oldest);
+        }
+      }
+      return revoked;
+    },
+    async revoke(consentId, until) {
+      const key = keyOf(consentId);
+      // Forget the local "not withdrawn" answer first, and stop lookups already in flight from caching one.
+      generation++;
+      notRevoked.delete(consentId);
+      if (until === undefined) {
+        await command('SET', () => client.set(key, '1'));
+        return;
+      }
+      if (!Number.isFinite(until)) throw new RangeError('`until` must be epoch seconds (the token `exp`)');
+      // Kept REVOCATION_GRACE_SEC past the token's expiry: within the verifier's clock tolerance an
+      // expired token still verifies, so forgetting the withdrawal exactly at `exp` would let it back in.
+      const expireAt = Math.ceil(until) + REVOCATION_GRACE_SEC;
+      // Already past that: the token can no longer verify, so there is nothing left to remember.
+      if (expireAt <= Date.now() / 1000) return;
+      await command('SET', () => client.set(key, '1', 'EXAT', expireAt));
+    },
+  };
+}
