@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { GuardOutcome, PiplGuard } from '../guard.js';
+import type { GuardOutcome, PiplGuard } from '../guard/index.js';
 
 /** Status recorded when the client went away before the handler could run (nginx's 499). */
 export const CLIENT_CLOSED = 499;

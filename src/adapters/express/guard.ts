@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { PiplGuardError } from '../../errors/errors.js';
-import { type ActorResolver, normalizeActor, type PiplContext, type PiplGuard } from '../../guard.js';
+import { type ActorResolver, normalizeActor, type PiplContext, type PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
 import { trackOutcome } from '../outcome.js';

@@ -1,4 +1,4 @@
-import type { PiplContext } from '../../guard.js';
+import type { PiplContext } from '../../guard/index.js';
 
 export { type KoaGuardOptions, type KoaRouteRequirement, koaGuard, sendProblem } from './guard.js';
 export { piplProblems } from './problem-middleware.js';

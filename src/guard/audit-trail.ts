@@ -1,0 +1,131 @@
+import { createPseudonymizer } from '../audit/pseudonymize.js';
+import type { DecisionEvent, OutcomeEvent } from '../audit/record.js';
+import { type AuditSink, defaultEnforcer } from '../audit/sink.js';
+import type { VerifiedConsent } from '../consent/claims.js';
+import type { Decision } from '../decide/decide.js';
+import type { Requirement } from '../policy/requirement.js';
+import type { GuardOutcome, GuardRequest, PiplGuardOptions } from './types.js';
+
+/** How many refusals may wait for the log to recover before they are only counted. */
+const MAX_PENDING_REFUSALS = 10_000;
+
+/**
+ * Turns decisions into audit records and knows when they must be durable. Holds what the guard
+ * owes the log: the 503 outcomes of requests whose sealed `allow` record could not be written.
+ */
+export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit']) {
+  const sink: AuditSink = audit.sink;
+  const pseudonymize =
+    audit.subjectKey === false ? (id: string) => id : createPseudonymizer(audit.subjectKey);
+  const durability = audit.durable ?? 'sensitive';
+  const recordOutcomes = audit.outcomes ?? true;
+  // Frozen, so its canonical form is computed once for every record.
+  const enforcer = Object.freeze(defaultEnforcer(audit.service, audit.instance));
+  const refusedAfterSealing: OutcomeEvent[] = [];
+
+  function isDurable(requirement: Requirement, consent: VerifiedConsent | undefined): boolean {
+    const declared = requirement.purpose.durability;
+    if (declared !== undefined) return declared === 'durable';
+    if (durability === 'never') return false;
+    if (durability === 'always') return true;
+    return requirement.sensitiveCategories.length > 0 || consent?.ageBand === 'under14';
+  }
+
+  function decisionEvent(
+    requirement: Requirement,
+    request: GuardRequest,
+    requestId: string,
+    decision: Decision,
+    consent: VerifiedConsent | undefined,
+  ): DecisionEvent {
+    const subject = request.subjectId ?? consent?.subject;
+    const event: DecisionEvent = {
+      type: 'decision',
+      requestId,
+      actor: request.actor,
+      subject: subject === undefined ? null : pseudonymize(subject),
+      method: request.method,
+      route: requirement.route ?? request.route ?? '(unknown)',
+      purpose: decision.purpose,
+      categories: decision.categories,
+      operation: decision.operation,
+      basis: decision.basis,
+      consent: null,
+      decision: decision.effect,
+      reason: decision.reason,
+      status: decision.status,
+      enforcer,
+    };
+    if (decision.consentId !== undefined) {
+      const link: NonNullable<DecisionEvent['consent']> = {
+        id: decision.consentId,
+        noticeVersion: decision.noticeVersion ?? 0,
+      };
+      if (decision.consentType) link.type = decision.consentType;
+      event.consent = link;
+    }
+    if (decision.cause) event.cause = decision.cause;
+    return event;
+  }
+
+  /** Writes what earlier refusals owe the log, as soon as it takes records again. */
+  function settleRefusals(): void {
+    try {
+      while (refusedAfterSealing.length > 0) {
+        sink.append(refusedAfterSealing[0] as OutcomeEvent);
+        refusedAfterSealing.shift();
+      }
+    } catch {
+      // Still failing: they wait for the next healthy moment, or close() counts them as dropped.
+    }
+  }
+
+  return {
+    sink,
+    get healthy(): boolean {
+      if (refusedAfterSealing.length > 0 && sink.healthy) settleRefusals();
+      return sink.healthy;
+    },
+    /**
+     * Appends the decision. Resolves (or returns undefined) once it is as safe as the purpose
+     * requires; throws or rejects when the log cannot take it.
+     */
+    record(
+      requirement: Requirement,
+      request: GuardRequest,
+      requestId: string,
+      decision: Decision,
+      consent: VerifiedConsent | undefined,
+    ): undefined | Promise<void> {
+      const durable = decision.effect !== 'deny' && isDurable(requirement, consent);
+      return sink.append(decisionEvent(requirement, request, requestId, decision, consent), durable);
+    },
+    /** The sealed `allow` of this request will land on retry: note that it was in fact refused (503). */
+    refusedAfterSealing(requestId: string, purpose: string): void {
+      if (refusedAfterSealing.length < MAX_PENDING_REFUSALS) {
+        refusedAfterSealing.push({ type: 'outcome', requestId, purpose, status: 503, durationMs: 0 });
+      } else sink.noteDropped('outcome_refused');
+    },
+    outcome(outcome: GuardOutcome, status: number, startedAt: number): void {
+      if (!recordOutcomes || outcome.error) return;
+      try {
+        sink.append({
+          type: 'outcome',
+          requestId: outcome.requestId,
+          purpose: outcome.decision.purpose,
+          status,
+          durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+        });
+      } catch {
+        sink.noteDropped('outcome_refused');
+      }
+    },
+    close(): Promise<void> {
+      settleRefusals();
+      for (const _ of refusedAfterSealing) sink.noteDropped('outcome_refused');
+      return sink.close();
+    },
+  };
+}
+
+export type AuditTrail = ReturnType<typeof createAuditTrail>;

@@ -1,0 +1,162 @@
+import { uuidv7 } from '../audit/chain.js';
+import type { VerifiedConsent } from '../consent/claims.js';
+import { createTokenExtractor } from '../consent/extract.js';
+import { memoryRevocationStore } from '../consent/revocation.js';
+import { type ConsentVerifier, createConsentVerifier } from '../consent/verify.js';
+import { type Decision, decide, refuse } from '../decide/decide.js';
+import type { DenyReason } from '../errors/codes.js';
+import { isPiplGuardError, PiplConfigError, type PiplGuardError } from '../errors/errors.js';
+import { compileRequirement, type Requirement } from '../policy/requirement.js';
+import { createAuditTrail } from './audit-trail.js';
+import { createRefusals } from './refusal.js';
+import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Builds the guard. Everything is validated here, once: policy, verifier options, token location,
+ * audit key. Pass the result to an adapter (`pipl-guard/express`, `pipl-guard/koa`).
+ *
+ * @example
+ * ```ts
+ * const pipl = createPiplGuard({
+ *   policy,
+ *   consent: { issuer: 'https://consent.example.cn', audience: 'orders-api', algorithms: ['ES256'], jwksUri },
+ *   audit: { sink: fileAuditSink({ path: './audit.jsonl' }), subjectKey: process.env.PIPL_AUDIT_KEY! },
+ * });
+ * ```
+ */
+export function createPiplGuard<P extends string, C extends string>(
+  options: PiplGuardOptions<P, C>,
+): PiplGuard<P, C> {
+  const { policy } = options;
+  const needsConsent = [...policy.purposes.values()].some((purpose) => purpose.basis === 'consent');
+  if (needsConsent && !options.consent) {
+    throw new PiplConfigError(
+      'the policy has consent-based purposes, so set `consent` (verifier options or a verifier)',
+    );
+  }
+  if (!options.audit?.sink) throw new PiplConfigError('audit.sink is required: every decision is audited');
+  if (options.audit.subjectKey === undefined) {
+    throw new PiplConfigError(
+      'audit.subjectKey is required (≥ 32 bytes) to pseudonymise subject ids; `false` turns it off',
+    );
+  }
+  const verifier: ConsentVerifier | undefined =
+    options.consent === undefined || 'verify' in options.consent
+      ? options.consent
+      : createConsentVerifier(options.consent);
+  const extractToken = createTokenExtractor(options.token);
+  const refusal = createRefusals(
+    options.token?.authorization && options.token.header === false ? 'Bearer' : 'PIPL-Consent',
+  );
+  const revocations = options.revocations ?? memoryRevocationStore();
+  const trail = createAuditTrail(options.audit);
+  const onError = options.onError ?? (() => {});
+
+  type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
+
+  /** extract → verify → withdrawal → decide. Token and lookup problems become refusals. */
+  async function evaluate(requirement: Requirement, request: GuardRequest): Promise<Verdict> {
+    const context = {
+      subjectId: request.subjectId,
+      subjectDeclared: request.subjectDeclared,
+      withdrawn: false,
+      noticeId: policy.notice.id,
+    };
+    // Art. 13: a non-consent basis needs no token; one that is sent anyway is not looked at.
+    if (requirement.purpose.basis !== 'consent')
+      return { decision: decide(requirement, undefined, context), consent: undefined };
+    let consent: VerifiedConsent | undefined;
+    try {
+      const token = extractToken(request.header);
+      if (token !== undefined) {
+        if (!verifier) throw refusal('keys_unavailable');
+        consent = await verifier.verify(token);
+        context.withdrawn = await isWithdrawn(consent.id);
+      }
+    } catch (error) {
+      if (!isPiplGuardError(error)) throw error;
+      const known = refusal(error.code, error.message);
+      return { decision: refuse(requirement, known.code, consent), consent: undefined, error: known };
+    }
+    return { decision: decide(requirement, consent, context), consent };
+  }
+
+  async function isWithdrawn(consentId: string): Promise<boolean> {
+    try {
+      const status = revocations.isRevoked(consentId);
+      return typeof status === 'boolean' ? status : await status;
+    } catch (error) {
+      onError(error);
+      throw refusal('revocation_unavailable');
+    }
+  }
+
+  async function check(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
+    const supplied = request.header('x-request-id');
+    const requestId =
+      typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : uuidv7(Date.now());
+    const outcome = await decideAndAudit(requirement, request, requestId);
+    if (outcome.error) outcome.error.requestId = requestId;
+    return outcome;
+  }
+
+  async function decideAndAudit(
+    requirement: Requirement,
+    request: GuardRequest,
+    requestId: string,
+  ): Promise<GuardOutcome> {
+    const refused = (decision: Decision, error: PiplGuardError | undefined): GuardOutcome => ({
+      decision,
+      consent: undefined,
+      requestId,
+      error: error ?? refusal(decision.reason as DenyReason),
+    });
+    const unavailable = (consent?: VerifiedConsent) =>
+      refused(refuse(requirement, 'audit_unavailable', consent), refusal('audit_unavailable'));
+    const failOpen = requirement.purpose.failOpen;
+    try {
+      // An audit log that cannot be written never lets a request through (unless the purpose opted out).
+      if (!trail.healthy && !failOpen) return unavailable();
+      const { decision, consent, error } = await evaluate(requirement, request);
+      let written: undefined | Promise<void>;
+      try {
+        written = trail.record(requirement, request, requestId, decision, consent);
+        if (written) await written;
+      } catch (auditError) {
+        if (!isPiplGuardError(auditError)) onError(auditError);
+        if (!failOpen) {
+          if (written !== undefined && decision.effect !== 'deny')
+            trail.refusedAfterSealing(requestId, decision.purpose);
+          return unavailable(consent);
+        }
+        // Opted in explicitly: the decision stands unrecorded, and the hole is recorded on recovery.
+        trail.sink.noteDropped(isPiplGuardError(auditError) ? 'refused' : 'write_failed');
+      }
+      if (decision.effect === 'deny') return refused(decision, error);
+      // A degraded handler gets no consent that failed: it must not read grants that do not apply.
+      const usable = decision.reason === 'degraded_no_consent' ? undefined : consent;
+      return { decision, consent: usable, requestId, error: undefined };
+    } catch (unexpected) {
+      onError(unexpected);
+      return refused(refuse(requirement, 'guard_unavailable'), refusal('guard_unavailable'));
+    }
+  }
+
+  return {
+    policy,
+    requirement(purpose, route) {
+      return compileRequirement(policy, purpose, route);
+    },
+    check,
+    recordOutcome: trail.outcome,
+    async withdraw(consentId, until) {
+      await revocations.revoke(consentId, until);
+    },
+    async ready() {
+      await verifier?.ready();
+    },
+    close: trail.close,
+  };
+}

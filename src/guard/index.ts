@@ -1,0 +1,10 @@
+export { createPiplGuard } from './guard.js';
+export {
+  type ActorResolver,
+  type GuardOutcome,
+  type GuardRequest,
+  normalizeActor,
+  type PiplContext,
+  type PiplGuard,
+  type PiplGuardOptions,
+} from './types.js';

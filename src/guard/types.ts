@@ -1,0 +1,104 @@
+import type { AuditSink } from '../audit/sink.js';
+import type { VerifiedConsent } from '../consent/claims.js';
+import type { HeaderReader, TokenLocation } from '../consent/extract.js';
+import type { RevocationStore } from '../consent/revocation.js';
+import type { ConsentVerifier, ConsentVerifierOptions } from '../consent/verify.js';
+import type { Decision } from '../decide/decide.js';
+import type { PiplGuardError } from '../errors/errors.js';
+import type { Policy } from '../policy/define-policy.js';
+import type { Requirement, RouteRequirement } from '../policy/requirement.js';
+import type { BuiltinCategory } from '../taxonomy/taxonomy.js';
+
+export interface PiplGuardOptions<P extends string, C extends string> {
+  /** The validated policy from `definePolicy()`. */
+  policy: Policy<P, C>;
+  /** How consent tokens are verified: a verifier, or options for one. Required when a purpose has basis `consent`. */
+  consent?: ConsentVerifier | ConsentVerifierOptions;
+  /** Where the token is read from (default: the `pipl-consent` header only). */
+  token?: TokenLocation;
+  /** Withdrawn consent ids, looked up on every request (default: in-memory). */
+  revocations?: RevocationStore;
+  audit: {
+    sink: AuditSink;
+    /** HMAC key (≥ 32 bytes) that pseudonymises subject ids in the log. `false` stores them in clear: say why. */
+    subjectKey: string | Uint8Array | false;
+    /**
+     * When the guard waits for the record to reach disk before the handler runs:
+     * `sensitive` (default) for sensitive PI and children's PI, `always`, or `never`.
+     */
+    durable?: 'sensitive' | 'always' | 'never';
+    /** Also record how each allowed request ended (status, duration) when its response finishes. Default true. */
+    outcomes?: boolean;
+    service?: string;
+    instance?: string;
+  };
+  /** Called with unexpected internal errors (never with ordinary denials). The request still fails closed. */
+  onError?: (error: unknown) => void;
+}
+
+/** One request as the guard sees it: adapters translate their framework's request into this. */
+export interface GuardRequest {
+  method: string;
+  /** Route pattern, e.g. `/patients/:id`. Never the raw URL, which may hold personal information. */
+  route: string | undefined;
+  header: HeaderReader;
+  /** Data subject the route names, if it declared a resolver. */
+  subjectId: string | undefined;
+  subjectDeclared: boolean;
+  actor: { id: string; type?: string } | null;
+}
+
+/** What the handler and the adapter get back. */
+export interface GuardOutcome {
+  readonly decision: Decision;
+  /** The verified consent, when a token was sent and verified. */
+  readonly consent: VerifiedConsent | undefined;
+  /** Correlates response, audit record and logs. */
+  readonly requestId: string;
+  /** Set when the request must be refused. */
+  readonly error: PiplGuardError | undefined;
+}
+
+/** What a guarded handler can read: `res.locals.pipl` (Express) or `ctx.state.pipl` (Koa). */
+export interface PiplContext {
+  readonly decision: Decision;
+  /** The verified consent behind the decision, if a token was sent. */
+  readonly consent: VerifiedConsent | undefined;
+  readonly requestId: string;
+  /**
+   * True when the purpose degraded (Art. 16, 24): the handler runs, but must serve the response
+   * without the personal information (or without personalisation).
+   */
+  readonly degraded: boolean;
+}
+
+/** Resolves who is making the request, for the audit record. */
+export type ActorResolver<R> = (request: R) => { id: string; type?: string } | string | undefined;
+
+/** Turns a resolved actor into the audit form. */
+export function normalizeActor(
+  actor: { id: string; type?: string } | string | undefined,
+): GuardRequest['actor'] {
+  if (actor === undefined) return null;
+  return typeof actor === 'string' ? { id: actor } : actor;
+}
+
+/** The framework-free guard every adapter calls: one decision path. */
+export interface PiplGuard<P extends string = string, C extends string = string> {
+  readonly policy: Policy<P, C>;
+  /** Checks a route's requirement against the policy, at start-up. Throws `PiplConfigError`. */
+  requirement(purpose: P, route: RouteRequirement<BuiltinCategory | C>): Requirement;
+  /** Runs one request through extract → verify → withdrawal → decide → audit. Never rejects. */
+  check(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome>;
+  /**
+   * Records how a let-through request ended. Adapters call it when the response finishes; a no-op
+   * when `audit.outcomes` is false. Never throws: a full log already failed the request's own record.
+   */
+  recordOutcome(outcome: GuardOutcome, status: number, startedAt: number): void;
+  /** Withdraws a consent id (Art. 15): every later request carrying it is refused. */
+  withdraw(consentId: string, until?: number): Promise<void>;
+  /** Resolves when local keys are imported; rejects with `PiplConfigError` when they are unusable. */
+  ready(): Promise<void>;
+  /** Flushes and closes the audit sink. */
+  close(): Promise<void>;
+}
