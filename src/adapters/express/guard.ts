@@ -1,9 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { PiplGuardError } from '../../errors/errors.js';
-import { type ActorResolver, normalizeActor, type PiplContext, type PiplGuard } from '../../guard/index.js';
+import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
 import { trackOutcome } from '../outcome.js';
+import { describeRequest, handlerContext, type SubjectResolver } from '../request-view.js';
 
 /** A route requirement plus how to find the data subject in an Express request. */
 export interface ExpressRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -11,7 +12,7 @@ export interface ExpressRouteRequirement<C extends string = string> extends Rout
    * The data subject this request is about, e.g. `(req) => req.params.userId`. When set, the consent
    * token's `sub` must equal it. When absent, the token's own subject is the data subject (`/me` routes).
    */
-  subject?: (req: Request) => string | readonly string[] | undefined;
+  subject?: SubjectResolver<Request>;
 }
 
 export interface ExpressGuardOptions {
@@ -40,55 +41,29 @@ export function expressGuard<P extends string, C extends string>(
   pipl: PiplGuard<P, C>,
   options: ExpressGuardOptions = {},
 ) {
-  const actorOf = options.actor;
   const passErrors = options.errors === 'next';
 
   return function guard(purpose: P, route: ExpressRouteRequirement<BuiltinCategory | C>): RequestHandler {
     const requirement = pipl.requirement(purpose, route);
-    const subjectOf = route.subject;
 
     return function piplGuard(req: Request, res: Response, next: NextFunction) {
       const startedAt = performance.now();
-      let subjectId: string | readonly string[] | undefined;
-      try {
-        subjectId = subjectOf ? subjectOf(req) : undefined;
-      } catch {
-        subjectId = undefined;
-      }
-      const view = {
+      const http = {
         method: req.method,
         route: req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined,
         header: (name: string) => req.headers[name],
-        subjectId: typeof subjectId === 'string' && subjectId !== '' ? subjectId : undefined,
-        subjectDeclared: subjectOf !== undefined,
-        actor: actorOf ? normalizeActor(safely(actorOf, req)) : null,
       };
+      const view = describeRequest(req, http, { subject: route.subject, actor: options.actor });
       pipl.check(requirement, view).then((outcome) => {
         if (outcome.error) {
-          if (passErrors) {
-            return next(outcome.error);
-          }
+          if (passErrors) return next(outcome.error);
           return sendProblem(res, outcome.error, outcome.requestId);
         }
-        const context: PiplContext = {
-          decision: outcome.decision,
-          consent: outcome.consent,
-          requestId: outcome.requestId,
-          degraded: outcome.decision.effect === 'degrade',
-        };
-        res.locals.pipl = context;
+        res.locals.pipl = handlerContext(outcome);
         if (trackOutcome(pipl as PiplGuard<string, string>, outcome, req, res, startedAt)) next();
       }, next);
     };
   };
-}
-
-function safely<R>(resolve: ActorResolver<R>, request: R) {
-  try {
-    return resolve(request);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Writes an RFC 9457 problem+json response. Exported for custom error middleware. */

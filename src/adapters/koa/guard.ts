@@ -1,9 +1,10 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { PiplGuardError } from '../../errors/errors.js';
-import { type ActorResolver, normalizeActor, type PiplContext, type PiplGuard } from '../../guard/index.js';
+import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
 import { trackOutcome } from '../outcome.js';
+import { describeRequest, handlerContext, type SubjectResolver } from '../request-view.js';
 
 /** A route requirement plus how to find the data subject in a Koa context. */
 export interface KoaRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -11,7 +12,7 @@ export interface KoaRouteRequirement<C extends string = string> extends RouteReq
    * The data subject this request is about, e.g. `(ctx) => ctx.params.userId`. When set, the consent
    * token's `sub` must equal it. When absent, the token's own subject is the data subject.
    */
-  subject?: (ctx: Context) => string | readonly string[] | undefined;
+  subject?: SubjectResolver<Context>;
 }
 
 export interface KoaGuardOptions {
@@ -40,49 +41,26 @@ export function koaGuard<P extends string, C extends string>(
   pipl: PiplGuard<P, C>,
   options: KoaGuardOptions = {},
 ) {
-  const actorOf = options.actor;
   const throwErrors = options.errors === 'throw';
 
   return function guard(purpose: P, route: KoaRouteRequirement<BuiltinCategory | C>): Middleware {
     const requirement = pipl.requirement(purpose, route);
-    const subjectOf = route.subject;
 
     return async function piplGuard(ctx: Context, next: Next) {
       const startedAt = performance.now();
-      let subjectId: string | readonly string[] | undefined;
-      try {
-        subjectId = subjectOf ? subjectOf(ctx) : undefined;
-      } catch {
-        subjectId = undefined;
-      }
-      let actor: ReturnType<ActorResolver<Context>>;
-      try {
-        actor = actorOf ? actorOf(ctx) : undefined;
-      } catch {
-        actor = undefined;
-      }
       const matched = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
-      const outcome = await pipl.check(requirement, {
+      const http = {
         method: ctx.method,
         route: typeof matched === 'string' ? matched : undefined,
-        header: (name) => ctx.req.headers[name],
-        subjectId: typeof subjectId === 'string' && subjectId !== '' ? subjectId : undefined,
-        subjectDeclared: subjectOf !== undefined,
-        actor: normalizeActor(actor),
-      });
+        header: (name: string) => ctx.req.headers[name],
+      };
+      const view = describeRequest(ctx, http, { subject: route.subject, actor: options.actor });
+      const outcome = await pipl.check(requirement, view);
       if (outcome.error) {
-        if (throwErrors) {
-          throw outcome.error;
-        }
+        if (throwErrors) throw outcome.error;
         return sendProblem(ctx, outcome.error, outcome.requestId);
       }
-      const context: PiplContext = {
-        decision: outcome.decision,
-        consent: outcome.consent,
-        requestId: outcome.requestId,
-        degraded: outcome.decision.effect === 'degrade',
-      };
-      ctx.state.pipl = context;
+      ctx.state.pipl = handlerContext(outcome);
       if (trackOutcome(pipl as PiplGuard<string, string>, outcome, ctx.req, ctx.res, startedAt)) await next();
     };
   };
