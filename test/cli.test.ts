@@ -1,28 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPseudonymizer, type DecisionEvent, fileAuditSink } from '../src/index.js';
+import { runCli } from './support/processes.js';
 
 // The CLI as a compliance officer runs it: a real process, real files, exit codes and output.
-const run = promisify(execFile);
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const AUDIT_KEY = 'cli-test-audit-key-0123456789abcdef01234';
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], {
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = runCli;
 
 const pseudonymize = createPseudonymizer(AUDIT_KEY);
 const enforcer = { service: 'cli-test', instance: 'i1', version: '0.0.0' };

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
-import { promisify } from 'node:util';
 import express from 'express';
 import pg from 'pg';
 import request from 'supertest';
@@ -24,26 +22,10 @@ import {
   postgresAuditSink,
 } from '../src/postgres/index.js';
 import { AUDIT_KEY, guardOptions, makeKeys, tokenFor } from './support/fixture.js';
+import { probe, runCli } from './support/processes.js';
 
 // Runs against a real PostgreSQL: DATABASE_URL, else a server on 127.0.0.1:5432 if one answers.
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const execFileAsync = promisify(execFile);
-
-/** Runs the `pipl-guard` CLI from source as a child process. */
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      ...args,
-    ]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 const DATABASE_URL = process.env.DATABASE_URL ?? DEFAULT_URL;
 const available = process.env.DATABASE_URL !== undefined || (await probe('127.0.0.1', 5432, 500));
 if (!available) {
@@ -56,19 +38,6 @@ const run = randomBytes(4).toString('hex');
 const TABLE = `pipl_audit_test_${run}`;
 const ROLE = `pipl_audit_test_writer_${run}`;
 const APP = `pipl-guard-test-${run}`;
-
-function probe(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /** A pool the test owns; idle-client errors (killed backends) must not crash the run. */
 function makePool(config: pg.PoolConfig = {}): pg.Pool {

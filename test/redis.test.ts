@@ -10,6 +10,7 @@ import { expressGuard } from '../src/adapters/express/index.js';
 import { createPiplGuard, type PiplGuard, type RevocationStore } from '../src/index.js';
 import { REVOCATION_GRACE_SEC, redisRevocationStore } from '../src/redis/index.js';
 import { guardOptions, type Keys, makeKeys, type TestPurpose, tokenFor } from './support/fixture.js';
+import { probe } from './support/processes.js';
 
 // Runs against a real Redis: REDIS_URL, else a server on 127.0.0.1:6379 if one answers.
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
@@ -24,19 +25,6 @@ if (!available) {
 const run = randomBytes(4).toString('hex');
 /** Every key this run writes starts with this, so runs never collide and cleanup finds them all. */
 const PREFIX = `pipl:test:${run}:withdrawn:`;
-
-function probe(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /** The client options the README recommends: fail fast instead of queueing while disconnected. */
 const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true };
