@@ -71,19 +71,22 @@ export class ChainHead {
     const keys = Object.keys(source);
     for (const key in chained) if (!(key in source)) keys.push(key);
     keys.sort();
-    const parts: string[] = [];
-    let at = -1;
+    // Members before and after `hash` in canonical order: the hashed text is both joined, the
+    // stored line puts `hash` between them, so the line is canonical too.
+    let before = '';
+    let after = '';
     for (const key of keys) {
       // A stray `hash` on the event (plain JavaScript callers) never enters what is hashed.
       if (key === 'hash') continue;
-      if (at < 0 && key > 'hash') at = parts.length;
       const value = key in chained ? chained[key] : source[key];
-      if (value !== undefined) parts.push(`${quoteKey(key)}:${canonicalize(value)}`);
+      if (value === undefined) continue;
+      const member = `${quoteKey(key)}:${canonicalize(value)}`;
+      if (key < 'hash') before = before === '' ? member : `${before},${member}`;
+      else after = after === '' ? member : `${after},${member}`;
     }
-    const hash = sha256(`{${parts.join(',')}}`);
-    // The stored line is the same members with `hash` at its sorted place, so it is canonical too.
-    parts.splice(at < 0 ? parts.length : at, 0, `"hash":"${hash}"`);
-    const line = `{${parts.join(',')}}\n`;
+    const hash = sha256(`{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`);
+    const hashMember = `"hash":"${hash}"`;
+    const line = `{${before === '' ? '' : `${before},`}${hashMember}${after === '' ? '' : `,${after}`}}\n`;
     this.seq += 1;
     this.prev = hash;
     return new Sealed(line, source, chained, hash);
