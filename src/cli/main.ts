@@ -167,7 +167,7 @@ async function query(source: Awaited<ReturnType<typeof openSource>>, values: Val
   const format = (values.format as string | undefined) ?? 'table';
   if (!['table', 'jsonl', 'csv', 'ocsf'].includes(format))
     throw new UsageError('--format is table, jsonl, csv or ocsf');
-  const records = queryAudit(source.lines(), buildQuery(values));
+  const records = queryAudit(withProgress(source.lines(), values), buildQuery(values));
   const write = (line: string) => process.stdout.write(`${line}\n`);
   if (format === 'csv') write(CSV_COLUMNS.join(','));
   if (format === 'table')
@@ -204,7 +204,7 @@ async function stats(source: Awaited<ReturnType<typeof openSource>>, values: Val
   const q: AuditQuery = {};
   if (values.from) q.from = values.from as string;
   if (values.to) q.to = values.to as string;
-  const result = await auditStats(queryAudit(source.lines(), q));
+  const result = await auditStats(queryAudit(withProgress(source.lines(), values), q));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
@@ -239,6 +239,18 @@ async function generateKeys(args: string[]): Promise<number> {
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   process.stdout.write(`${JSON.stringify({ privateJwk, jwks: { keys: [publicJwk] } }, null, 2)}\n`);
   return 0;
+}
+
+/** Reports every 100,000 lines read on stderr (for long runs on a terminal, or with --progress). */
+async function* withProgress<T>(lines: AsyncIterable<T>, values: Values): AsyncGenerator<T> {
+  const show = values.progress === true || process.stderr.isTTY;
+  let count = 0;
+  for await (const line of lines) {
+    count++;
+    if (show && count % 100_000 === 0) process.stderr.write(`\r… ${count.toLocaleString('en')} records read`);
+    yield line;
+  }
+  if (show && count >= 100_000) process.stderr.write('\n');
 }
 
 function readText(path: string): string {
