@@ -92,6 +92,39 @@ describe('pipl-guard audit verify', () => {
   });
 });
 
+describe('pipl-guard audit verify on a directory', () => {
+  it('verifies each instance log (chain) on its own and ignores files that are not logs', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'pipl-cli-dir-'));
+    for (const instance of ['api-1', 'api-2']) {
+      const sink = fileAuditSink({ path: join(folder, `${instance}.jsonl`), chain: instance });
+      for (let n = 1; n <= 4; n++) sink.append(decision(n));
+      await sink.close();
+    }
+    writeFileSync(join(folder, 'jwks.json'), '{"keys":[]}');
+    const both = await cli(['audit', 'verify', folder]);
+    expect(both.code).toBe(0);
+    expect(both.stdout).toMatch(/Verifying chain api-1/);
+    expect(both.stdout).toMatch(/Verifying chain api-2/);
+
+    const second = join(folder, 'api-2.jsonl');
+    writeFileSync(
+      second,
+      readFileSync(second, 'utf8').replace('"reason":"consent_valid"', '"reason":"lawful_basis"'),
+    );
+    const one = await cli(['audit', 'verify', folder, '--json']);
+    expect(one.code).toBe(1);
+    const reports = JSON.parse(one.stdout) as { chain: string; valid: boolean }[];
+    expect(reports.map((r) => [r.chain, r.valid])).toEqual([
+      ['api-1', true],
+      ['api-2', false],
+    ]);
+
+    // Query and stats read every instance's log together.
+    const stats = JSON.parse((await cli(['audit', 'stats', folder, '--json'])).stdout);
+    expect(stats.decisions).toBe(8);
+  });
+});
+
 describe('pipl-guard audit query', () => {
   it('finds a subject given in clear, HMACed with the audit key, as JSON lines', async () => {
     const result = await cli(['audit', 'query', log, '--subject', 'u42', '--format', 'jsonl'], {

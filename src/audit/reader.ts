@@ -12,18 +12,20 @@ export interface AuditLine {
   torn: boolean;
 }
 
+/** The active log files (`*.jsonl`) in a directory: one per chain, each with its rotated segments. */
+export function activeLogs(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.jsonl') && !name.startsWith('.'))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
 /**
- * The files of one log, in chain order. A file path yields its rotated segments first, then the
- * file itself; a directory yields every log file in it (not `.checkpoints`), segments before actives.
+ * The files of a log, in chain order. A file path yields its rotated segments first, then the
+ * file itself; a directory yields every `*.jsonl` log in it, each preceded by its segments.
  */
 export function logFiles(source: string): string[] {
-  if (statSync(source).isDirectory()) {
-    const names = readdirSync(source).filter(
-      (name) => !name.endsWith('.checkpoints') && !name.startsWith('.'),
-    );
-    const actives = names.filter((name) => !/\.\d{12}$/.test(name));
-    return actives.flatMap((name) => logFiles(join(source, name)));
-  }
+  if (statSync(source).isDirectory()) return activeLogs(source).flatMap(logFiles);
   return [...segmentsOf(source).map((segment) => segment.path), source];
 }
 

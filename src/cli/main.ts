@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
 import { CSV_COLUMNS, toCsvRow, toOcsf } from '../audit/export.js';
 import { createPseudonymizer } from '../audit/pseudonymize.js';
 import { type AuditQuery, auditStats, queryAudit } from '../audit/query.js';
+import { activeLogs } from '../audit/reader.js';
 import type { AuditRecord, DecisionEvent } from '../audit/record.js';
-import { verifyAuditTrail } from '../audit/verify-trail.js';
+import { type AuditTrailReport, verifyAuditTrail } from '../audit/verify-trail.js';
 import { VERSION } from '../version.js';
 import { openSource, UsageError } from './sources.js';
 
@@ -84,28 +85,50 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 async function verify(source: Awaited<ReturnType<typeof openSource>>, values: Values): Promise<number> {
   const keys = values.keys ? readJson(values.keys as string, '--keys') : undefined;
-  if (keys && !Array.isArray((keys as { keys?: unknown }).keys))
+  if (keys && !Array.isArray((keys as { keys?: unknown }).keys)) {
     throw new UsageError('--keys must be a JWKS file: {"keys": [...]}');
+  }
   const trusted = values['trusted-checkpoint']
     ? readText(values['trusted-checkpoint'] as string).trim()
     : undefined;
-  const progress = values.progress || process.stderr.isTTY;
-  const report = await verifyAuditTrail(source.path ?? source.lines(), {
+  const progress = values.progress === true || process.stderr.isTTY;
+  const options = {
     ...(keys ? { keys: keys as never } : {}),
     ...(trusted ? { trustedCheckpoint: trusted } : {}),
     ...(progress
       ? { onProgress: (n: number) => process.stderr.write(`\r… ${n.toLocaleString('en')} records`) }
       : {}),
-  });
-  if (progress && report.records.total >= 100_000) process.stderr.write('\n');
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return report.valid ? 0 : 1;
+  };
+  // A directory holds one log per chain (instance): each is verified on its own.
+  const targets =
+    source.path && statSync(source.path).isDirectory() ? activeLogs(source.path) : [source.path];
+  if (targets.length === 0) throw new UsageError(`no *.jsonl audit logs in ${source.path}`);
+  const reports: { where: string | undefined; report: AuditTrailReport }[] = [];
+  for (const where of targets) {
+    const report = await verifyAuditTrail(where ?? source.lines(), options);
+    if (progress && report.records.total >= 100_000) process.stderr.write('\n');
+    reports.push({ where, report });
   }
+  const valid = reports.every(({ report }) => report.valid);
+  if (values.json) {
+    const body =
+      reports.length === 1
+        ? reports[0]?.report
+        : reports.map(({ where, report }) => ({ file: where, ...report }));
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${reports.map(({ where, report }) => describe(report, where)).join('\n\n')}\n`);
+  }
+  return valid ? 0 : 1;
+}
+
+/** The report as an auditor reads it: each invalid item, notices, then the totals. */
+function describe(report: AuditTrailReport, where: string | undefined): string {
   const out: string[] = [];
-  out.push(`Verifying chain ${report.chain ?? '(empty)'}${source.path ? ` in ${source.path}` : ''}`);
-  if (report.checkpoints.kids.length > 0)
+  out.push(`Verifying chain ${report.chain ?? '(empty)'}${where ? ` in ${where}` : ''}`);
+  if (report.checkpoints.kids.length > 0) {
     out.push(`Keys used: ${report.checkpoints.kids.map((kid) => `kid ${kid}`).join(', ')}`);
+  }
   for (const problem of report.problems) out.push(`  ${problem.message}`);
   for (const notice of report.notices) out.push(`  Notice: ${notice}`);
   if (report.records.total === 0)
@@ -115,16 +138,16 @@ async function verify(source: Awaited<ReturnType<typeof openSource>>, values: Va
   out.push(
     `Results found for seq ${report.firstSeq ?? '-'}..${report.lastSeq ?? '-'} (${report.firstTime ?? '-'} to ${report.lastTime ?? '-'}):`,
   );
+  const { checkpoints, records } = report;
   out.push(
-    `  ${report.checkpoints.valid}/${report.checkpoints.total} checkpoints valid${report.checkpoints.invalid ? `, ${report.checkpoints.invalid} INVALID` : ''}`,
+    `  ${checkpoints.valid}/${checkpoints.total} checkpoints valid${checkpoints.invalid ? `, ${checkpoints.invalid} INVALID` : ''}`,
   );
-  const good = report.records.total - report.records.invalid;
+  const good = records.total - records.invalid;
   out.push(
-    `  ${good}/${report.records.total} records valid${report.records.invalid ? `, ${report.records.invalid} INVALID` : ''}`,
+    `  ${good}/${records.total} records valid${records.invalid ? `, ${records.invalid} INVALID` : ''}`,
   );
   out.push(report.valid ? 'VALID' : `INVALID: ${report.problems.length} problem(s)`);
-  process.stdout.write(`${out.join('\n')}\n`);
-  return report.valid ? 0 : 1;
+  return out.join('\n');
 }
 
 function buildQuery(values: Values): AuditQuery {
