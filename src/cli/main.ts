@@ -133,8 +133,13 @@ function describe(report: AuditTrailReport, where: string | undefined): string {
   for (const notice of report.notices) out.push(`  Notice: ${notice}`);
   if (report.records.total === 0)
     out.push('  Notice: the log holds no records; an empty log proves nothing by itself');
-  if (report.unsignedTail > 0)
+  if (report.checkpoints.total === 0 && report.records.total > 0) {
+    out.push(
+      '  Notice: no signed checkpoints: edits and gaps show, a consistent rewrite or a cut tail would not',
+    );
+  } else if (report.unsignedTail > 0) {
     out.push(`  Tail: ${report.unsignedTail} records after the last checkpoint (unsigned)`);
+  }
   out.push(
     `Results found for seq ${report.firstSeq ?? '-'}..${report.lastSeq ?? '-'} (${report.firstTime ?? '-'} to ${report.lastTime ?? '-'}):`,
   );
