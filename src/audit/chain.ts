@@ -33,11 +33,47 @@ export function checkLine(
   return { canonical, hashOk: sha256(hashed) === record.hash };
 }
 
+// Records sealed in the same millisecond share its formatted time: under load that is most of them.
+let clockMs = -1;
+let clockHex = '';
+let clockIso = '';
+function clock(nowMs: number): void {
+  if (nowMs === clockMs) return;
+  clockMs = nowMs;
+  const hex = nowMs.toString(16).padStart(12, '0');
+  clockHex = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7`;
+  clockIso = new Date(nowMs).toISOString();
+}
+
 /** UUIDv7 (RFC 9562): 48-bit millisecond time, then random bits borrowed from a v4 UUID. */
 export function uuidv7(nowMs: number): string {
-  const time = nowMs.toString(16).padStart(12, '0');
+  clock(nowMs);
   const random = randomUUID();
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15, 18)}-${random.slice(19)}`;
+  return `${clockHex}${random.slice(15, 18)}-${random.slice(19)}`;
+}
+
+/** RFC 3339 UTC time with milliseconds. */
+function isoTime(nowMs: number): string {
+  clock(nowMs);
+  return clockIso;
+}
+
+/**
+ * Sorted key orders by event type. Events of one type come from one object literal, so their
+ * `Object.keys` arrays match element for element and the sort is done once; any other shape is
+ * sorted afresh.
+ */
+const shapes = new Map<unknown, { raw: string[]; sorted: string[] }>();
+function sortedKeys(source: Record<string, unknown>, chained: Record<string, unknown>): string[] {
+  const raw = Object.keys(source);
+  const known = shapes.get(source.type);
+  if (known && known.raw.length === raw.length && known.raw.every((key, i) => key === raw[i]))
+    return known.sorted;
+  const sorted = [...raw];
+  for (const key in chained) if (!(key in source)) sorted.push(key);
+  sorted.sort();
+  if (shapes.size < 64) shapes.set(source.type, { raw, sorted });
+  return sorted;
 }
 
 /**
@@ -63,14 +99,12 @@ export class ChainHead {
     const chained: Record<string, unknown> = {
       v: AUDIT_SCHEMA_VERSION,
       id: uuidv7(nowMs),
-      time: new Date(nowMs).toISOString(),
+      time: isoTime(nowMs),
       chain: this.chain,
       seq: this.seq,
       prev: this.prev,
     };
-    const keys = Object.keys(source);
-    for (const key in chained) if (!(key in source)) keys.push(key);
-    keys.sort();
+    const keys = sortedKeys(source, chained);
     // Members before and after `hash` in canonical order: the hashed text is both joined, the
     // stored line puts `hash` between them, so the line is canonical too.
     let before = '';
