@@ -324,7 +324,8 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
       // Nothing more can be done while exiting; the next open repairs any torn line.
     }
   };
-  process.once('exit', onExit);
+  exitFlushers.add(onExit);
+  if (exitFlushers.size === 1) process.once('exit', flushAllOnExit);
 
   return {
     get healthy() {
@@ -359,13 +360,20 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
           fs.fdatasyncSync(fd);
           await checkpoint('close');
         } finally {
-          process.removeListener('exit', onExit);
+          exitFlushers.delete(onExit);
+          if (exitFlushers.size === 0) process.removeListener('exit', flushAllOnExit);
           fs.closeSync(fd);
         }
       })();
       return closing;
     },
   };
+}
+
+/** One `exit` listener for every open sink, however many there are. */
+const exitFlushers = new Set<() => void>();
+function flushAllOnExit(): void {
+  for (const flush of exitFlushers) flush();
 }
 
 function write(fd: number, buffer: Buffer, offset: number): Promise<number> {
