@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
 import { checkLine as checkStoredLine, genesisHash } from './chain.js';
+import { readAuditLines } from './reader.js';
 
 /** What went wrong at the first bad record. */
 export type AuditProblemKind =
@@ -36,8 +36,9 @@ export interface AuditVerification {
 
 /**
  * Verifies a JSON-lines audit log: every line canonical, every hash right, seq gap-free from 0,
- * every `prev` pointing at the record before. Reports the first problem. Streams, so memory stays
- * flat for any file size.
+ * every `prev` pointing at the record before. Reports the first problem. Rotated segments
+ * (`<file>.NNNNNNNNNNNN`) are read first, in chain order. Streams, so memory stays flat for any size.
+ * For signed checkpoints, logs trimmed by retention, or every problem at once, use `verifyAuditTrail`.
  *
  * Deleting records from the end cannot be seen from the file alone; compare `lastSeq`/`lastHash`
  * with a copy kept outside the writer's reach.
@@ -124,33 +125,20 @@ export async function verifyAuditLog(path: string): Promise<AuditVerification> {
     return undefined;
   }
 
-  // Split on LF only, byte-exact: a CR or any other inserted byte must count as tampering.
-  const stream = createReadStream(path);
-  let pending: Buffer = Buffer.alloc(0);
-  try {
-    outer: for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let data = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
-      let newline = data.indexOf(0x0a);
-      while (newline >= 0) {
-        lineNo++;
-        problem = checkLine(data.toString('utf8', 0, newline));
-        if (problem) break outer;
-        records++;
-        expectedSeq++;
-        data = data.subarray(newline + 1);
-        newline = data.indexOf(0x0a);
-      }
-      pending = Buffer.from(data);
+  // readAuditLines splits on LF only, byte-exact: a CR or any other inserted byte counts as tampering.
+  for await (const entry of readAuditLines(path)) {
+    lineNo = entry.line;
+    if (entry.torn) {
+      problem = report(
+        'truncated',
+        `Line ${lineNo} is incomplete (no final newline): the last record is torn or was cut`,
+      );
+      break;
     }
-  } finally {
-    stream.destroy();
-  }
-  if (!problem && pending.length > 0) {
-    lineNo++;
-    problem = report(
-      'truncated',
-      `Line ${lineNo} is incomplete (no final newline): the last record is torn or was cut`,
-    );
+    problem = checkLine(entry.text);
+    if (problem) break;
+    records++;
+    expectedSeq++;
   }
 
   const result: AuditVerification = { valid: problem === undefined, records };
