@@ -177,6 +177,18 @@ describe('pipl-guard audit query', () => {
   });
 });
 
+describe('pipl-guard audit export', () => {
+  it('is query with JSON lines by default, for SIEM pipelines', async () => {
+    const result = await cli(['audit', 'export', log, '--reason', 'separate_consent_required']);
+    const records = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(records).toHaveLength(8);
+    expect(records.every((r) => r.reason === 'separate_consent_required')).toBe(true);
+  });
+});
+
 describe('pipl-guard audit stats', () => {
   it('counts decisions by purpose, decision, reason and category', async () => {
     const result = await cli(['audit', 'stats', log, '--json']);

@@ -16,6 +16,7 @@ const USAGE = `pipl-guard ${VERSION}: tools for PIPL audit logs
 Usage:
   pipl-guard audit verify <file|dir|postgres-url> [--keys jwks.json] [--trusted-checkpoint cp.jws] [--chain name] [--json]
   pipl-guard audit query  <file|dir|postgres-url> [filters] [--format table|jsonl|csv|ocsf]
+  pipl-guard audit export <file|dir|postgres-url> [filters] [--format jsonl|csv|ocsf]   (query, JSON lines by default)
   pipl-guard audit stats  <file|dir|postgres-url> [--from t] [--to t] [--json]
   pipl-guard keys generate [--alg EdDSA|ES256] [--kid id]
 
@@ -74,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'verify') return await verify(source, values);
     if (command === 'query') return await query(source, values);
+    if (command === 'export') return await query(source, { ...values, format: values.format ?? 'jsonl' });
     if (command === 'stats') return await stats(source, values);
     throw new UsageError(`unknown audit command "${command}"`);
   } finally {
