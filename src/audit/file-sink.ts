@@ -156,15 +156,9 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   async function drain() {
     scheduled = false;
     writing = true;
-    while ((inflight || queue.length > 0) && !failure) {
-      const batch = inflight
-        ? { waiters: [], lastSeq: head.seq - 1, lastHash: head.prev, lastTime: lastSealedTime }
-        : takeBatch();
-      if (queue.length > 0 && inflight) {
-        // Retrying after a failure: whatever was queued meanwhile goes out with it.
-        const rest = takeBatch();
-        batch.waiters = rest.waiters;
-      }
+    // Bytes a failure left behind are written by retry() before the sink takes records again.
+    while (queue.length > 0 && !failure) {
+      const batch = takeBatch();
       try {
         await writeFrom(fd, inflight as Buffer);
         inflight = undefined;
@@ -216,13 +210,28 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     retryTimer.unref();
   }
 
-  function retry() {
+  /**
+   * Writes the bytes a failure left behind. The sink keeps refusing records until that write has
+   * succeeded, so `healthy` does not flicker back while the disk is still full.
+   */
+  let recovering: Promise<void> | undefined;
+  function retry(): Promise<void> {
     retryTimer = undefined;
-    failure = undefined;
-    if (drops.pending) sealLine(drops.take(enforcer));
-    if (!inflight && queue.length === 0) return;
-    scheduled = true;
-    setImmediate(drain);
+    recovering ??= (async () => {
+      try {
+        if (inflight) await writeFrom(fd, inflight);
+        inflight = undefined;
+        failure = undefined;
+      } catch (error) {
+        fail(error as Error, []);
+        return;
+      }
+      if (drops.pending) sealLine(drops.take(enforcer));
+      schedule();
+    })().finally(() => {
+      recovering = undefined;
+    });
+    return recovering;
   }
 
   function sealLine(event: Parameters<ChainHead['seal']>[0]) {
@@ -336,6 +345,8 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
       if (failure) throw unavailable('The audit log cannot be written; retrying');
       if (queue.length >= maxRecords || queuedBytes >= maxBytes)
         throw unavailable('The audit write queue is full');
+      // Decisions refused while the queue was full are accounted for as soon as records fit again.
+      if (drops.pending) sealLine(drops.take(enforcer));
       sealLine(event);
       schedule();
       if (!durable) return undefined;
@@ -350,12 +361,14 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
       closing = (async () => {
         clearInterval(cpTimer);
         clearTimeout(retryTimer);
-        if (retryTimer !== undefined || failure) retry();
-        if (drops.pending) sealLine(drops.take(enforcer));
-        sealLine({ type: 'writer_stop', enforcer });
-        schedule();
-        closed = true;
+        closed = true; // refuse appends and stop retrying from here on
         try {
+          // One last attempt to write what a failure left behind, then the writer_stop record.
+          if (failure) await retry();
+          if (failure) throw unavailable('The audit log cannot be written; records are still pending');
+          if (drops.pending) sealLine(drops.take(enforcer));
+          sealLine({ type: 'writer_stop', enforcer });
+          schedule();
           await flush();
           fs.fdatasyncSync(fd);
           await checkpoint('close');

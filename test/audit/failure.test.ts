@@ -309,6 +309,23 @@ describe.skipIf(tmpfsUnavailable !== undefined)('disk full: ENOSPC on a real 64 
     expect(outcome).toMatchObject({ type: 'outcome', status: 503 });
   });
 
+  it('(c) stays unhealthy, refusing requests, while a retry fails again on a still-full disk', async () => {
+    const { app, sink, calls } = buildApp();
+    fillDisk();
+    const { acknowledged } = await requestUntilRefused(app, 'still');
+    vi.advanceTimersByTime(RETRY_MS); // the retry writes to a disk that is still full
+    for (let turn = 0; turn < 20; turn++) {
+      expect(sink.healthy).toBe(false);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expectProblem(await send(app, { path: HEALTH, token }), 'audit_unavailable');
+    expect(calls.health).toBe(acknowledged.length);
+    freeDisk();
+    await retryNow(sink);
+    expect((await send(app, { path: HEALTH, token })).status).toBe(200);
+    await sink.close();
+  });
+
   it('(c) recovery keeps records sealed while the failing write was in flight (no gap, no torn line)', async () => {
     // Driven on the sink directly, so the timing is exact: batch 1 is being written (and fails with
     // ENOSPC) while batch 2 is sealed and queued behind it.
