@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createPseudonymizer, type DecisionEvent, fileAuditSink } from '../src/index.js';
+import {
+  createConsentVerifier,
+  createPseudonymizer,
+  type DecisionEvent,
+  fileAuditSink,
+} from '../src/index.js';
 import { runCli } from './support/processes.js';
 
 // The CLI as a compliance officer runs it: a real process, real files, exit codes and output.
@@ -207,5 +212,87 @@ describe('pipl-guard keys generate', () => {
     expect(privateJwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', kid: 'audit-2026' });
     expect(privateJwk.d).toBeTypeOf('string');
     expect(jwks.keys[0].d).toBeUndefined();
+  });
+});
+
+describe('pipl-guard token', () => {
+  it('issues a consent token the guard accepts, from a generated ES256 key', async () => {
+    const { privateJwk, jwks } = JSON.parse(
+      (await cli(['keys', 'generate', '--alg', 'ES256', '--kid', 'dev-1'])).stdout,
+    );
+    const keyPath = join(dir, 'consent-key.jwk');
+    writeFileSync(keyPath, JSON.stringify(privateJwk));
+    const consentPath = join(dir, 'consent.json');
+    const grant = {
+      purpose: 'health.records',
+      categories: ['medical_health'],
+      ops: ['use'],
+      consentType: 'separate',
+    };
+    writeFileSync(
+      consentPath,
+      JSON.stringify({
+        issuer: 'https://consent.test',
+        audience: 'api',
+        subject: 'u42',
+        notice: { id: 'n', version: 1 },
+        grants: [grant],
+      }),
+    );
+    const issued = await cli([
+      'token',
+      'issue',
+      '--key',
+      keyPath,
+      '--consent',
+      consentPath,
+      '--expires-in',
+      '600',
+    ]);
+    expect(issued.code).toBe(0);
+    const token = issued.stdout.trim();
+
+    const verifier = createConsentVerifier({
+      issuer: 'https://consent.test',
+      audience: 'api',
+      algorithms: ['ES256'],
+      jwks,
+    });
+    const consent = await verifier.verify(token);
+    expect(consent).toMatchObject({
+      subject: 'u42',
+      grants: [expect.objectContaining({ consentType: 'separate' })],
+    });
+    expect(consent.expiresAt - consent.issuedAt).toBe(600);
+
+    const inspected = JSON.parse((await cli(['token', 'inspect', token])).stdout);
+    expect(inspected.header).toMatchObject({ alg: 'ES256', kid: 'dev-1', typ: 'pipl-consent+jwt' });
+    expect(inspected.note).toMatch(/NOT checked/);
+  });
+
+  it('refuses claims the verifier would refuse, and a public key, as usage errors', async () => {
+    const { privateJwk, jwks } = JSON.parse((await cli(['keys', 'generate', '--alg', 'ES256'])).stdout);
+    const keyPath = join(dir, 'k2.jwk');
+    writeFileSync(keyPath, JSON.stringify(privateJwk));
+    const bad = join(dir, 'bad-consent.json');
+    const grant = { purpose: 'p', categories: ['c'], ops: ['sell'], consentType: 'general' };
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        issuer: 'i',
+        audience: 'a',
+        subject: 's',
+        notice: { id: 'n', version: 1 },
+        grants: [grant],
+      }),
+    );
+    const refused = await cli(['token', 'issue', '--key', keyPath, '--consent', bad]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/grants\.0\.ops/);
+    const publicPath = join(dir, 'public.jwk');
+    writeFileSync(publicPath, JSON.stringify(jwks.keys[0]));
+    expect((await cli(['token', 'issue', '--key', publicPath, '--consent', bad])).stderr).toMatch(
+      /private JWK/,
+    );
   });
 });

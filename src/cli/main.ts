@@ -1,17 +1,12 @@
 #!/usr/bin/env node
-import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { exportJWK, generateKeyPair } from 'jose';
-import { CSV_COLUMNS, toCsvRow, toOcsf } from '../audit/export.js';
-import { createPseudonymizer } from '../audit/pseudonymize.js';
-import { type AuditQuery, auditStats, queryAudit } from '../audit/query.js';
-import { activeLogs } from '../audit/reader.js';
-import type { AuditRecord, DecisionEvent } from '../audit/record.js';
-import { type AuditTrailReport, verifyAuditTrail } from '../audit/verify-trail.js';
 import { VERSION } from '../version.js';
+import { query, stats, verify } from './audit.js';
+import { generateKeys } from './keys.js';
 import { openSource, UsageError } from './sources.js';
+import { inspectToken, issueToken } from './token.js';
 
-const USAGE = `pipl-guard ${VERSION}: tools for PIPL audit logs
+const USAGE = `pipl-guard ${VERSION}: tools for PIPL audit logs and consent tokens
 
 Usage:
   pipl-guard audit verify <file|dir|postgres-url> [--keys jwks.json] [--trusted-checkpoint cp.jws] [--chain name] [--json]
@@ -19,6 +14,8 @@ Usage:
   pipl-guard audit export <file|dir|postgres-url> [filters] [--format jsonl|csv|ocsf]   (query, JSON lines by default)
   pipl-guard audit stats  <file|dir|postgres-url> [--from t] [--to t] [--json]
   pipl-guard keys generate [--alg EdDSA|ES256] [--kid id]
+  pipl-guard token issue --key private.jwk --consent consent.json [--alg ES256] [--expires-in seconds]
+  pipl-guard token inspect <token>      (decodes only: nothing is verified)
 
 Filters (query):
   --from <RFC 3339>  --to <RFC 3339>  --purpose <key>  --category <key>  --decision allow|deny|degrade
@@ -40,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (group === 'keys' && command === 'generate') return generateKeys(rest);
+  if (group === 'token' && command === 'issue') return issueToken(rest);
+  if (group === 'token' && command === 'inspect') return inspectToken(rest);
   if (group !== 'audit' || !command) throw new UsageError(`unknown command "${argv.join(' ')}"`);
   const { values, positionals } = parseArgs({
     args: rest,
@@ -80,225 +79,6 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`unknown audit command "${command}"`);
   } finally {
     await source.close();
-  }
-}
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-async function verify(source: Awaited<ReturnType<typeof openSource>>, values: Values): Promise<number> {
-  const keys = values.keys ? readJson(values.keys as string, '--keys') : undefined;
-  if (keys && !Array.isArray((keys as { keys?: unknown }).keys)) {
-    throw new UsageError('--keys must be a JWKS file: {"keys": [...]}');
-  }
-  const trusted = values['trusted-checkpoint']
-    ? readText(values['trusted-checkpoint'] as string).trim()
-    : undefined;
-  const progress = values.progress === true || process.stderr.isTTY;
-  const options = {
-    ...(keys ? { keys: keys as never } : {}),
-    ...(trusted ? { trustedCheckpoint: trusted } : {}),
-    ...(progress
-      ? { onProgress: (n: number) => process.stderr.write(`\r… ${n.toLocaleString('en')} records`) }
-      : {}),
-  };
-  // A directory holds one log per chain (instance): each is verified on its own.
-  const targets =
-    source.path && statSync(source.path).isDirectory() ? activeLogs(source.path) : [source.path];
-  if (targets.length === 0) throw new UsageError(`no *.jsonl audit logs in ${source.path}`);
-  const reports: { where: string | undefined; report: AuditTrailReport }[] = [];
-  for (const where of targets) {
-    const report = await verifyAuditTrail(where ?? source.lines(), options);
-    if (progress && report.records.total >= 100_000) process.stderr.write('\n');
-    reports.push({ where, report });
-  }
-  const valid = reports.every(({ report }) => report.valid);
-  if (values.json) {
-    const body =
-      reports.length === 1
-        ? reports[0]?.report
-        : reports.map(({ where, report }) => ({ file: where, ...report }));
-    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-  } else {
-    process.stdout.write(`${reports.map(({ where, report }) => describe(report, where)).join('\n\n')}\n`);
-  }
-  return valid ? 0 : 1;
-}
-
-/** The report as an auditor reads it: each invalid item, notices, then the totals. */
-function describe(report: AuditTrailReport, where: string | undefined): string {
-  const out: string[] = [];
-  out.push(`Verifying chain ${report.chain ?? '(empty)'}${where ? ` in ${where}` : ''}`);
-  if (report.checkpoints.kids.length > 0) {
-    out.push(`Keys used: ${report.checkpoints.kids.map((kid) => `kid ${kid}`).join(', ')}`);
-  }
-  for (const problem of report.problems) out.push(`  ${problem.message}`);
-  for (const notice of report.notices) out.push(`  Notice: ${notice}`);
-  if (report.records.total === 0)
-    out.push('  Notice: the log holds no records; an empty log proves nothing by itself');
-  if (report.checkpoints.total === 0 && report.records.total > 0) {
-    out.push(
-      '  Notice: no signed checkpoints: edits and gaps show, a consistent rewrite or a cut tail would not',
-    );
-  } else if (report.unsignedTail > 0) {
-    out.push(`  Tail: ${report.unsignedTail} records after the last checkpoint (unsigned)`);
-  }
-  out.push(
-    `Results found for seq ${report.firstSeq ?? '-'}..${report.lastSeq ?? '-'} (${report.firstTime ?? '-'} to ${report.lastTime ?? '-'}):`,
-  );
-  const { checkpoints, records } = report;
-  out.push(
-    `  ${checkpoints.valid}/${checkpoints.total} checkpoints valid${checkpoints.invalid ? `, ${checkpoints.invalid} INVALID` : ''}`,
-  );
-  const good = records.total - records.invalid;
-  out.push(
-    `  ${good}/${records.total} records valid${records.invalid ? `, ${records.invalid} INVALID` : ''}`,
-  );
-  out.push(report.valid ? 'VALID' : `INVALID: ${report.problems.length} problem(s)`);
-  return out.join('\n');
-}
-
-function buildQuery(values: Values): AuditQuery {
-  const q: AuditQuery = {};
-  for (const key of ['from', 'to'] as const) {
-    const value = values[key] as string | undefined;
-    if (value !== undefined) {
-      if (Number.isNaN(Date.parse(value)))
-        throw new UsageError(`--${key} must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z`);
-      q[key] = value;
-    }
-  }
-  for (const key of ['purpose', 'category', 'reason', 'actor', 'route'] as const) {
-    const value = values[key] as string | undefined;
-    if (value !== undefined) q[key] = value;
-  }
-  if (values.decision !== undefined) {
-    if (!['allow', 'deny', 'degrade'].includes(values.decision as string))
-      throw new UsageError('--decision is allow, deny or degrade');
-    q.decision = values.decision as AuditQuery['decision'] & string;
-  }
-  if (values.type) q.types = values.type as AuditRecord['type'][];
-  if (values['subject-hmac']) q.subject = values['subject-hmac'] as string;
-  if (values.subject) {
-    const key = values['audit-key-file']
-      ? readText(values['audit-key-file'] as string).trim()
-      : process.env.PIPL_AUDIT_KEY;
-    if (!key)
-      throw new UsageError('--subject needs the audit key: set PIPL_AUDIT_KEY or pass --audit-key-file');
-    try {
-      q.subject = createPseudonymizer(key)(values.subject as string);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  }
-  return q;
-}
-
-async function query(source: Awaited<ReturnType<typeof openSource>>, values: Values): Promise<number> {
-  const format = (values.format as string | undefined) ?? 'table';
-  if (!['table', 'jsonl', 'csv', 'ocsf'].includes(format))
-    throw new UsageError('--format is table, jsonl, csv or ocsf');
-  const records = queryAudit(withProgress(source.lines(), values), buildQuery(values));
-  const write = (line: string) => process.stdout.write(`${line}\n`);
-  if (format === 'csv') write(CSV_COLUMNS.join(','));
-  if (format === 'table')
-    write(['time', 'seq', 'decision', 'reason', 'status', 'purpose', 'route', 'subject'].join('\t'));
-  let count = 0;
-  for await (const record of records) {
-    count++;
-    if (format === 'jsonl') write(JSON.stringify(record));
-    else if (format === 'csv') write(toCsvRow(record));
-    else if (format === 'ocsf') {
-      if (record.type === 'decision') write(JSON.stringify(toOcsf(record as AuditRecord & DecisionEvent)));
-    } else {
-      const r = record as Partial<DecisionEvent> & AuditRecord;
-      const subject = r.subject ? `${r.subject.slice(0, 24)}…` : '';
-      write(
-        [
-          r.time,
-          r.seq,
-          r.decision ?? r.type,
-          r.reason ?? '',
-          r.status ?? '',
-          r.purpose ?? '',
-          r.route ?? '',
-          subject,
-        ].join('\t'),
-      );
-    }
-  }
-  if (format === 'table') process.stderr.write(`${count} records\n`);
-  return 0;
-}
-
-async function stats(source: Awaited<ReturnType<typeof openSource>>, values: Values): Promise<number> {
-  const q: AuditQuery = {};
-  if (values.from) q.from = values.from as string;
-  if (values.to) q.to = values.to as string;
-  const result = await auditStats(queryAudit(withProgress(source.lines(), values), q));
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return 0;
-  }
-  const out = [
-    `${result.decisions} decisions in ${result.records} records (${result.firstTime ?? '-'} to ${result.lastTime ?? '-'})`,
-  ];
-  for (const [title, table] of [
-    ['By decision', result.byDecision],
-    ['By reason', result.byReason],
-    ['By purpose', result.byPurpose],
-    ['By category', result.byCategory],
-  ] as const) {
-    out.push(`${title}:`);
-    for (const [key, n] of Object.entries(table).sort((a, b) => b[1] - a[1]))
-      out.push(`  ${String(n).padStart(8)}  ${key}`);
-  }
-  process.stdout.write(`${out.join('\n')}\n`);
-  return 0;
-}
-
-async function generateKeys(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { alg: { type: 'string' }, kid: { type: 'string' } } });
-  const alg = values.alg ?? 'EdDSA';
-  if (alg !== 'EdDSA' && alg !== 'ES256') throw new UsageError('--alg is EdDSA or ES256');
-  const kid = values.kid ?? `pipl-${new Date().toISOString().slice(0, 10)}`;
-  const { privateKey, publicKey } = await generateKeyPair(alg, {
-    extractable: true,
-    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
-  });
-  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
-  process.stdout.write(`${JSON.stringify({ privateJwk, jwks: { keys: [publicJwk] } }, null, 2)}\n`);
-  return 0;
-}
-
-/** Reports every 100,000 lines read on stderr (for long runs on a terminal, or with --progress). */
-async function* withProgress<T>(lines: AsyncIterable<T>, values: Values): AsyncGenerator<T> {
-  const show = values.progress === true || process.stderr.isTTY;
-  let count = 0;
-  for await (const line of lines) {
-    count++;
-    if (show && count % 100_000 === 0) process.stderr.write(`\r… ${count.toLocaleString('en')} records read`);
-    yield line;
-  }
-  if (show && count >= 100_000) process.stderr.write('\n');
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(
-      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
-}
-
-function readJson(path: string, flag: string): unknown {
-  try {
-    return JSON.parse(readText(path));
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`${flag} ${path} is not JSON`);
   }
 }
 
