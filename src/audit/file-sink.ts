@@ -10,6 +10,7 @@ import {
 } from './checkpoint.js';
 import { readTail, segmentName, segmentsOf } from './segments.js';
 import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from './sink.js';
+import { acquireWriterLock } from './writer-lock.js';
 
 export interface FileAuditSinkOptions {
   /** Active JSON-lines file; created (with its directory) when missing. Rotated segments sit beside it. */
@@ -86,8 +87,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   let fileBytes: number;
   let fileOpenedAt = Date.now();
   let lastCheckpoint: { digest: string; lastSeq: number } | undefined;
+  let release: () => void = () => {};
   try {
     fs.mkdirSync(dirname(options.path), { recursive: true });
+    release = acquireWriterLock(options.path);
     fd = fs.openSync(options.path, 'a+');
     const recovered = recover(fd, options.path, chain);
     head = new ChainHead(chain, recovered.nextSeq, recovered.prev);
@@ -103,6 +106,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     const lastJws = readTail(checkpointPath);
     if (lastJws) lastCheckpoint = { digest: checkpointDigest(lastJws), lastSeq: -1 };
   } catch (error) {
+    release();
     if (error instanceof PiplConfigError) throw error;
     throw new PiplConfigError(
       `Audit log ${options.path} cannot be opened for writing: ${(error as Error).message}`,
@@ -376,6 +380,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
           exitFlushers.delete(onExit);
           if (exitFlushers.size === 0) process.removeListener('exit', flushAllOnExit);
           fs.closeSync(fd);
+          release();
         }
       })();
       return closing;
