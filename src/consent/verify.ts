@@ -65,11 +65,13 @@ export interface ConsentVerifierOptions {
   /** Refuse tokens longer than this before parsing (default 8192). */
   maxTokenBytes?: number;
   /**
-   * Verified tokens are remembered (keyed by the exact token string) until they expire, so a client
-   * that sends the same token again skips the signature check. Withdrawal is still looked up on every
-   * request. `false` turns it off. Default `{ max: 10000 }` entries.
+   * Verified tokens are remembered (keyed by the exact token string), so a client that sends the
+   * same token again skips the signature check: for `ttlSec` (default 60) or until the token
+   * expires, whichever comes first. The TTL bounds how long a key removed from the JWKS is still
+   * honoured for tokens already seen. Withdrawal is still looked up on every request. `false` turns
+   * the cache off. Default `{ max: 10000, ttlSec: 60 }`.
    */
-  cache?: false | { max: number };
+  cache?: false | { max: number; ttlSec?: number };
 }
 
 /** Verifies consent tokens. Build once at start-up with {@link createConsentVerifier}. */
@@ -102,8 +104,14 @@ const optionsSchema = z
     maxTokenAgeSec: z.number().positive().optional(),
     maxTokenBytes: z.number().int().min(256).max(65_536).default(DEFAULT_MAX_TOKEN_BYTES),
     cache: z
-      .union([z.literal(false), z.strictObject({ max: z.number().int().positive() })])
-      .default({ max: 10_000 }),
+      .union([
+        z.literal(false),
+        z.strictObject({
+          max: z.number().int().positive(),
+          ttlSec: z.number().positive().max(3600).default(60),
+        }),
+      ])
+      .default({ max: 10_000, ttlSec: 60 }),
   })
   .refine((o) => [o.key, o.jwks, o.jwksUri].filter((k) => k !== undefined).length === 1, {
     message: 'give exactly one of key, jwks or jwksUri',
@@ -167,6 +175,7 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
   const cache =
     options.cache === false ? undefined : new Map<string, { consent: VerifiedConsent; until: number }>();
   const cacheMax = options.cache === false ? 0 : options.cache.max;
+  const cacheTtl = options.cache === false ? 0 : options.cache.ttlSec;
 
   async function verifyConsentToken(token: string): Promise<VerifiedConsent> {
     if (token.length > options.maxTokenBytes) {
@@ -213,7 +222,7 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
     }
     const consent = toVerifiedConsent(claims.data);
     if (cache) {
-      let until = consent.expiresAt + tolerance;
+      let until = Math.min(consent.expiresAt + tolerance, nowSec + cacheTtl);
       if (options.maxTokenAgeSec !== undefined)
         until = Math.min(until, consent.issuedAt + options.maxTokenAgeSec + tolerance);
       if (cache.size >= cacheMax) cache.delete(cache.keys().next().value as string);

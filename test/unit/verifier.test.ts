@@ -132,3 +132,44 @@ describe('maxTokenAgeSec', () => {
     }
   });
 });
+
+describe('verified-token cache', () => {
+  it('re-verifies after ttlSec, so a key dropped from a remote JWKS stops unlocking cached tokens', async () => {
+    // A JWKS server whose key set can be changed, as a consent service rotating a compromised key.
+    const { createServer } = await import('node:http');
+    let jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] });
+    const server = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(jwks));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const token = await issueConsentToken({
+      privateKey,
+      alg: 'ES256',
+      kid: 'k1',
+      issuer: base.issuer,
+      audience: base.audience,
+      subject: 'u1',
+      notice: { id: 'n', version: 1 },
+      grants: [],
+      expiresInSec: 3600,
+    });
+    const verifier = createConsentVerifier({
+      ...base,
+      jwksUri: `http://127.0.0.1:${port}/jwks.json`,
+      jwksCacheMaxAgeMs: 1000,
+      jwksCooldownMs: 0,
+      cache: { max: 100, ttlSec: 30 },
+    });
+    try {
+      expect(await codeOf(verifier.verify(token))).toBe('verified');
+      jwks = JSON.stringify({ keys: [] });
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + 10_000);
+      expect(await codeOf(verifier.verify(token))).toBe('verified'); // within the TTL: from the cache
+      vi.setSystemTime(Date.now() + 30_000);
+      expect(await codeOf(verifier.verify(token))).toBe('token_invalid'); // re-verified: the key is gone
+    } finally {
+      vi.useRealTimers();
+      server.close();
+    }
+  });
+});
