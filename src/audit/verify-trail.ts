@@ -26,9 +26,15 @@ export interface TrailProblem {
   message: string;
   file?: string;
   line?: number;
+  /** The record's seq, or the first seq of a missing range. */
   seq?: number;
   /** Last seq of a missing range. */
   seqTo?: number;
+  /** For records: the seq the chain called for at this line, and the seq found there. */
+  expectedSeq?: number;
+  foundSeq?: number;
+  /** For `record_modified`: its bytes are not canonical, or its hash does not match its content. */
+  cause?: 'not_canonical' | 'hash_mismatch';
 }
 
 export interface AuditTrailReport {
@@ -63,6 +69,8 @@ export interface VerifyTrailOptions {
   checkpoints?: readonly string[];
   /** Stop listing problems after this many (default 1000); counting goes on. */
   maxProblems?: number;
+  /** Stop at the first problem in the records (what `verifyAuditLog` reports). */
+  stopAtFirstProblem?: boolean;
   /** Called every 100k records with the count, for progress on long runs. */
   onProgress?: (records: number) => void;
 }
@@ -175,9 +183,11 @@ export async function verifyAuditTrail(
 
   let expectedSeq = 0;
   let prev: string | undefined;
-  const lines = typeof source === 'string' ? readAuditLines(source) : source;
-  for await (const entry of lines) {
-    const where = { file: entry.file, line: entry.line };
+
+  /** Checks one line; returns false when verification must stop here (`stopAtFirstProblem`). */
+  function inspect(entry: AuditLine): boolean {
+    const stop = () => options.stopAtFirstProblem === true && !report.valid;
+    const where = { file: entry.file, line: entry.line, expectedSeq };
     const at = `${entry.file}:${entry.line}`;
     if (entry.torn) {
       problem({
@@ -185,31 +195,29 @@ export async function verifyAuditTrail(
         kind: 'torn_line',
         message: `${at} INVALID: incomplete final line (torn write or cut file)`,
       });
-      continue;
+      return !stop();
     }
-    let record: Record<string, unknown>;
+    let parsed: unknown;
     try {
-      record = JSON.parse(entry.text);
+      parsed = JSON.parse(entry.text);
     } catch {
-      record = {};
+      parsed = undefined;
     }
+    const record = (
+      typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : {}
+    ) as Record<string, unknown>;
     const seq = record.seq;
-    if (
-      typeof seq !== 'number' ||
-      typeof record.hash !== 'string' ||
-      typeof record.chain !== 'string' ||
-      Array.isArray(record)
-    ) {
-      report.records.total++;
+    report.records.total++;
+    if (typeof seq !== 'number' || typeof record.hash !== 'string' || typeof record.chain !== 'string') {
       report.records.invalid++;
       problem({
         ...where,
         kind: 'record_malformed',
         message: `${at} INVALID: not an audit record (bad JSON or chain fields)`,
       });
-      continue;
+      return !stop();
     }
-    report.records.total++;
+    const found = { ...where, foundSeq: seq };
     if (report.chain === undefined) {
       report.chain = record.chain;
       report.firstSeq = seq;
@@ -224,49 +232,55 @@ export async function verifyAuditTrail(
         );
       } else if (seq !== 0) {
         problem({
-          ...where,
+          ...found,
+          expectedSeq: 0,
           seq: 0,
           seqTo: seq - 1,
           kind: 'records_missing',
           message: `seq 0..${seq - 1} INVALID: missing (the log does not start at the beginning of its chain)`,
         });
+        if (stop()) return false;
       }
     }
     if (record.chain !== report.chain) {
       report.records.invalid++;
       problem({
-        ...where,
+        ...found,
         seq,
         kind: 'chain_mismatch',
         message: `${at} seq ${seq} INVALID: belongs to chain "${record.chain}"`,
       });
-      continue;
+      return !stop();
     }
     const check = checkLine(record, entry.text);
     const intact = check.canonical && check.hashOk;
     if (!intact) {
       report.records.invalid++;
       problem({
-        ...where,
+        ...found,
         seq,
         kind: 'record_modified',
-        message: `${at} seq ${seq} INVALID: record modified (hash does not match its content)`,
+        cause: check.canonical ? 'hash_mismatch' : 'not_canonical',
+        message: check.canonical
+          ? `${at} seq ${seq} INVALID: record modified (hash does not match its content)`
+          : `${at} seq ${seq} INVALID: record modified (its bytes are not the canonical form)`,
       });
+      if (stop()) return false;
     }
     if (seq < expectedSeq) {
       report.records.invalid++;
       const kind = seq === expectedSeq - 1 && record.hash === prev ? 'record_duplicated' : 'record_reordered';
       problem({
-        ...where,
+        ...found,
         seq,
         kind,
         message: `${at} seq ${seq} INVALID: ${kind === 'record_duplicated' ? 'duplicate of the record before' : `out of order (expected seq ${expectedSeq})`}`,
       });
-      continue;
+      return !stop();
     }
     if (seq > expectedSeq) {
       problem({
-        ...where,
+        ...found,
         seq: expectedSeq,
         seqTo: seq - 1,
         kind: 'records_missing',
@@ -275,16 +289,17 @@ export async function verifyAuditTrail(
     } else if (intact && prev !== undefined && record.prev !== prev) {
       report.records.invalid++;
       problem({
-        ...where,
+        ...found,
         seq,
         kind: 'link_broken',
         message: `${at} seq ${seq} INVALID: does not link to the record before it`,
       });
     }
+    if (stop()) return false;
     for (const expected of expectations.get(seq) ?? []) {
       if (expected.hash !== record.hash) {
         problem({
-          ...where,
+          ...found,
           seq,
           kind: 'checkpoint_mismatch',
           message: `${expected.label} INVALID: signed hash for seq ${seq} differs from the log (history rewritten or fork)`,
@@ -303,7 +318,6 @@ export async function verifyAuditTrail(
         `seq ${seq}: ${record.count} decisions${outcomes} were not recorded between ${record.from} and ${record.to} (${record.cause})`,
       );
     }
-
     prev = record.hash as string;
     expectedSeq = seq + 1;
     report.lastSeq = seq;
@@ -311,6 +325,12 @@ export async function verifyAuditTrail(
     report.firstTime ??= record.time as string;
     report.lastTime = record.time as string;
     if (report.records.total % 100_000 === 0) options.onProgress?.(report.records.total);
+    return !stop();
+  }
+
+  const lines = typeof source === 'string' ? readAuditLines(source) : source;
+  for await (const entry of lines) {
+    if (!inspect(entry)) return report;
   }
   const lastSeq = report.lastSeq ?? -1;
   if (newestCovered > lastSeq) {

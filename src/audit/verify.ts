@@ -1,5 +1,4 @@
-import { checkLine as checkStoredLine, genesisHash } from './chain.js';
-import { readAuditLines } from './reader.js';
+import { type TrailProblemKind, verifyAuditTrail } from './verify-trail.js';
 
 /** What went wrong at the first bad record. */
 export type AuditProblemKind =
@@ -50,103 +49,35 @@ export interface AuditVerification {
  * ```
  */
 export async function verifyAuditLog(path: string): Promise<AuditVerification> {
-  let lineNo = 0;
-  let records = 0;
-  let chain: string | undefined;
-  let prev: string | undefined;
-  let expectedSeq = 0;
-  let problem: AuditProblem | undefined;
-
-  const report = (kind: AuditProblemKind, message: string, foundSeq?: number): AuditProblem => ({
-    kind,
-    line: lineNo,
-    expectedSeq,
-    ...(foundSeq === undefined ? {} : { foundSeq }),
-    message,
-  });
-
-  function checkLine(text: string): AuditProblem | undefined {
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(text);
-    } catch {
-      return report('malformed', `Line ${lineNo} is not valid JSON`);
-    }
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      return report('malformed', `Line ${lineNo} is not a JSON object`);
-    }
-    const { seq, hash } = record;
-    if (typeof seq !== 'number' || typeof hash !== 'string' || typeof record.chain !== 'string') {
-      return report('malformed', `Line ${lineNo} lacks chain, seq or hash`);
-    }
-    if (chain === undefined) {
-      chain = record.chain;
-      prev = genesisHash(chain);
-    }
-    if (record.chain !== chain)
-      return report('chain_mismatch', `Line ${lineNo} belongs to chain "${record.chain}"`, seq);
-    const check = checkStoredLine(record, text);
-    if (!check.canonical) {
-      return report(
-        'not_canonical',
-        `Line ${lineNo} (seq ${seq}) was altered: its bytes are not the canonical form`,
-        seq,
-      );
-    }
-    if (!check.hashOk) {
-      return report(
-        'hash_mismatch',
-        `Record seq ${seq} at line ${lineNo} was modified: its hash does not match`,
-        seq,
-      );
-    }
-    if (seq < expectedSeq) {
-      return report(
-        'reordered',
-        `Record seq ${seq} at line ${lineNo} is out of order (expected ${expectedSeq})`,
-        seq,
-      );
-    }
-    if (seq > expectedSeq) {
-      return report(
-        'seq_gap',
-        `Records seq ${expectedSeq}..${seq - 1} are missing before line ${lineNo}`,
-        seq,
-      );
-    }
-    if (record.prev !== prev) {
-      return report(
-        'prev_mismatch',
-        `Record seq ${seq} at line ${lineNo} does not link to the record before it`,
-        seq,
-      );
-    }
-    prev = hash;
-    return undefined;
+  // One verifier: the trail verifier, stopped at its first problem, reported in this simpler shape.
+  const trail = await verifyAuditTrail(path, { stopAtFirstProblem: true });
+  const first = trail.problems[0];
+  const result: AuditVerification = {
+    valid: first === undefined,
+    records: trail.lastSeq === undefined ? 0 : trail.lastSeq - (trail.firstSeq ?? 0) + 1,
+  };
+  if (trail.chain !== undefined) result.chain = trail.chain;
+  if (trail.lastSeq !== undefined) result.lastSeq = trail.lastSeq;
+  if (trail.lastHash !== undefined) result.lastHash = trail.lastHash;
+  if (first) {
+    result.problem = {
+      kind: KINDS[first.kind] ?? (first.cause as AuditProblemKind | undefined) ?? 'malformed',
+      line: first.line ?? 0,
+      expectedSeq: first.expectedSeq ?? 0,
+      ...(first.foundSeq === undefined ? {} : { foundSeq: first.foundSeq }),
+      message: first.message,
+    };
   }
-
-  // readAuditLines splits on LF only, byte-exact: a CR or any other inserted byte counts as tampering.
-  for await (const entry of readAuditLines(path)) {
-    lineNo = entry.line;
-    if (entry.torn) {
-      problem = report(
-        'truncated',
-        `Line ${lineNo} is incomplete (no final newline): the last record is torn or was cut`,
-      );
-      break;
-    }
-    problem = checkLine(entry.text);
-    if (problem) break;
-    records++;
-    expectedSeq++;
-  }
-
-  const result: AuditVerification = { valid: problem === undefined, records };
-  if (chain !== undefined) result.chain = chain;
-  if (records > 0) {
-    result.lastSeq = expectedSeq - 1;
-    if (prev !== undefined) result.lastHash = prev;
-  }
-  if (problem) result.problem = problem;
   return result;
 }
+
+/** Trail problem kinds in this API's terms (`record_modified` is split by its `cause`). */
+const KINDS: Partial<Record<TrailProblemKind, AuditProblemKind>> = {
+  record_malformed: 'malformed',
+  chain_mismatch: 'chain_mismatch',
+  records_missing: 'seq_gap',
+  record_reordered: 'reordered',
+  record_duplicated: 'reordered',
+  link_broken: 'prev_mismatch',
+  torn_line: 'truncated',
+};

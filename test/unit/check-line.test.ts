@@ -60,3 +60,23 @@ describe('checkLine', () => {
     expect(checkLine(JSON.parse(spaced), spaced).canonical).toBe(false);
   });
 });
+
+describe('lines that are JSON but not records', () => {
+  for (const text of ['null', '5', '[]', '"text"', 'true']) {
+    it(`reports ${text} as a malformed record instead of failing`, async () => {
+      const { mkdtempSync, writeFileSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const { verifyAuditLog, verifyAuditTrail } = await import('../../src/index.js');
+      const path = join(mkdtempSync(join(tmpdir(), 'pipl-json-')), 'audit.jsonl');
+      writeFileSync(path, `${line}\n${text}\n`);
+      const trail = await verifyAuditTrail(path);
+      expect(trail.problems.map((p) => [p.kind, p.line])).toEqual([['record_malformed', 2]]);
+      expect((await verifyAuditLog(path)).problem).toMatchObject({
+        kind: 'malformed',
+        line: 2,
+        expectedSeq: 1,
+      });
+    });
+  }
+});
