@@ -82,8 +82,10 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
 
   return {
     sink,
-    get healthy(): boolean {
-      if (refusedAfterSealing.length > 0 && sink.healthy) settleRefusals();
+    /** Can the log take records now? If it can, first writes what earlier refusals owe it. */
+    acceptsRecords(): boolean {
+      if (!sink.healthy) return false;
+      if (refusedAfterSealing.length > 0) settleRefusals();
       return sink.healthy;
     },
     /**

@@ -93,32 +93,33 @@ export function createPiplGuard<P extends string, C extends string>(
     }
   }
 
+  /** A refusal, tied to its request so the problem body and the audit record carry the same id. */
+  function refused(requestId: string, decision: Decision, error?: PiplGuardError): GuardOutcome {
+    const reason = error ?? refusal(decision.reason as DenyReason);
+    reason.requestId = requestId;
+    return { decision, consent: undefined, requestId, error: reason };
+  }
+
+  function auditUnavailable(
+    requirement: Requirement,
+    requestId: string,
+    consent?: VerifiedConsent,
+  ): GuardOutcome {
+    return refused(
+      requestId,
+      refuse(requirement, 'audit_unavailable', consent),
+      refusal('audit_unavailable'),
+    );
+  }
+
   async function check(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
     const supplied = request.header('x-request-id');
     const requestId =
       typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : uuidv7(Date.now());
-    const outcome = await decideAndAudit(requirement, request, requestId);
-    if (outcome.error) outcome.error.requestId = requestId;
-    return outcome;
-  }
-
-  async function decideAndAudit(
-    requirement: Requirement,
-    request: GuardRequest,
-    requestId: string,
-  ): Promise<GuardOutcome> {
-    const refused = (decision: Decision, error: PiplGuardError | undefined): GuardOutcome => ({
-      decision,
-      consent: undefined,
-      requestId,
-      error: error ?? refusal(decision.reason as DenyReason),
-    });
-    const unavailable = (consent?: VerifiedConsent) =>
-      refused(refuse(requirement, 'audit_unavailable', consent), refusal('audit_unavailable'));
     const failOpen = requirement.purpose.failOpen;
     try {
       // An audit log that cannot be written never lets a request through (unless the purpose opted out).
-      if (!trail.healthy && !failOpen) return unavailable();
+      if (!trail.acceptsRecords() && !failOpen) return auditUnavailable(requirement, requestId);
       const { decision, consent, error } = await evaluate(requirement, request);
       let written: undefined | Promise<void>;
       try {
@@ -127,20 +128,21 @@ export function createPiplGuard<P extends string, C extends string>(
       } catch (auditError) {
         if (!isPiplGuardError(auditError)) onError(auditError);
         if (!failOpen) {
-          if (written !== undefined && decision.effect !== 'deny')
+          if (written !== undefined && decision.effect !== 'deny') {
             trail.refusedAfterSealing(requestId, decision.purpose);
-          return unavailable(consent);
+          }
+          return auditUnavailable(requirement, requestId, consent);
         }
         // Opted in explicitly: the decision stands unrecorded, and the hole is recorded on recovery.
         trail.sink.noteDropped(isPiplGuardError(auditError) ? 'refused' : 'write_failed');
       }
-      if (decision.effect === 'deny') return refused(decision, error);
+      if (decision.effect === 'deny') return refused(requestId, decision, error);
       // A degraded handler gets no consent that failed: it must not read grants that do not apply.
       const usable = decision.reason === 'degraded_no_consent' ? undefined : consent;
       return { decision, consent: usable, requestId, error: undefined };
     } catch (unexpected) {
       onError(unexpected);
-      return refused(refuse(requirement, 'guard_unavailable'), refusal('guard_unavailable'));
+      return refused(requestId, refuse(requirement, 'guard_unavailable'), refusal('guard_unavailable'));
     }
   }
 
