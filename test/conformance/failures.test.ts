@@ -1,5 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,14 @@ function listen(server: Server): Promise<number> {
 function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A JWKS endpoint on 127.0.0.1 answering with `handler`, closed after the test. Returns its URL. */
+async function jwksServer(handler: RequestListener): Promise<string> {
+  const server = createServer(handler);
+  const port = await listen(server);
+  cleanups.push(() => closeServer(server));
+  return `http://127.0.0.1:${port}/jwks.json`;
 }
 
 /** A consent verifier reading keys from a remote JWKS URL. */
@@ -149,12 +157,14 @@ for (const framework of FRAMEWORKS) {
     });
 
     it('remote JWKS that hangs beyond jwksTimeoutMs → 503 keys_unavailable', async () => {
-      const server = createServer(() => {
-        // Never answers: the verifier's own timeout must end the wait.
-      });
-      const port = await listen(server);
-      cleanups.push(() => closeServer(server));
-      const setup = guardOptions(keys, remoteKeys(`http://127.0.0.1:${port}/jwks.json`));
+      const setup = guardOptions(
+        keys,
+        remoteKeys(
+          await jwksServer(() => {
+            // Never answers: the verifier's own timeout must end the wait.
+          }),
+        ),
+      );
       const apps = buildApps(setup);
       const res = await send(apps[framework], { path: PROFILE, token });
       expectProblem(res, 'keys_unavailable');
@@ -162,13 +172,15 @@ for (const framework of FRAMEWORKS) {
     });
 
     it('remote JWKS that answers garbage → 503 keys_unavailable', async () => {
-      const server = createServer((_req, res) => {
-        res.setHeader('content-type', 'application/json');
-        res.end('{"keys": "not-a-list"}');
-      });
-      const port = await listen(server);
-      cleanups.push(() => closeServer(server));
-      const setup = guardOptions(keys, remoteKeys(`http://127.0.0.1:${port}/jwks.json`));
+      const setup = guardOptions(
+        keys,
+        remoteKeys(
+          await jwksServer((_req, res) => {
+            res.setHeader('content-type', 'application/json');
+            res.end('{"keys": "not-a-list"}');
+          }),
+        ),
+      );
       const apps = buildApps(setup);
       const res = await send(apps[framework], { path: PROFILE, token });
       expectProblem(res, 'keys_unavailable');
@@ -176,13 +188,15 @@ for (const framework of FRAMEWORKS) {
     });
 
     it('a working remote JWKS on 127.0.0.1 verifies the token (control)', async () => {
-      const server = createServer((_req, res) => {
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ keys: [keys.publicJwk] }));
-      });
-      const port = await listen(server);
-      cleanups.push(() => closeServer(server));
-      const setup = guardOptions(keys, remoteKeys(`http://127.0.0.1:${port}/jwks.json`));
+      const setup = guardOptions(
+        keys,
+        remoteKeys(
+          await jwksServer((_req, res) => {
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ keys: [keys.publicJwk] }));
+          }),
+        ),
+      );
       const apps = buildApps(setup);
       const res = await send(apps[framework], { path: PROFILE, token });
       expect(res.status).toBe(200);

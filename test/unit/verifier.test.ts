@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type ConsentVerifierOptions,
   createConsentVerifier,
+  type IssueConsentOptions,
   isPiplGuardError,
   issueConsentToken,
   PiplConfigError,
@@ -17,16 +18,24 @@ const base = { issuer: 'https://consent.test', audience: 'api', algorithms: ['ES
 
 beforeAll(async () => {
   ({ privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true }));
-  token = await issueConsentToken({
+  token = await sign({
+    grants: [{ purpose: 'p', categories: ['contact'], ops: ['use'], consentType: 'general' }],
+  });
+});
+
+/** A token from this suite's signing key; fields can be overridden. */
+function sign(overrides: Partial<IssueConsentOptions> = {}): Promise<string> {
+  return issueConsentToken({
     privateKey,
     alg: 'ES256',
     issuer: base.issuer,
     audience: base.audience,
     subject: 'u1',
     notice: { id: 'n', version: 1 },
-    grants: [{ purpose: 'p', categories: ['contact'], ops: ['use'], consentType: 'general' }],
+    grants: [],
+    ...overrides,
   });
-});
+}
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -85,17 +94,7 @@ describe('options are checked once, at start-up', () => {
 
 describe('maxTokenAgeSec', () => {
   it('refuses a token older than the limit even before it expires', async () => {
-    const old = await issueConsentToken({
-      privateKey,
-      alg: 'ES256',
-      issuer: base.issuer,
-      audience: base.audience,
-      subject: 'u1',
-      notice: { id: 'n', version: 1 },
-      grants: [],
-      now: Math.floor(Date.now() / 1000) - 600,
-      expiresInSec: 3600,
-    });
+    const old = await sign({ now: Math.floor(Date.now() / 1000) - 600, expiresInSec: 3600 });
     const strict = createConsentVerifier({ ...base, key: publicKey, maxTokenAgeSec: 300 });
     expect(await codeOf(strict.verify(old))).toBe('token_expired');
     const lenient = createConsentVerifier({ ...base, key: publicKey, maxTokenAgeSec: 900 });
@@ -104,17 +103,7 @@ describe('maxTokenAgeSec', () => {
 
   it('a cached token stops being accepted once it is older than the limit', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const fresh = await issueConsentToken({
-      privateKey,
-      alg: 'ES256',
-      issuer: base.issuer,
-      audience: base.audience,
-      subject: 'u1',
-      notice: { id: 'n', version: 1 },
-      grants: [],
-      now: now - 290,
-      expiresInSec: 3600,
-    });
+    const fresh = await sign({ now: now - 290, expiresInSec: 3600 });
     const verifier = createConsentVerifier({
       ...base,
       key: publicKey,
@@ -141,17 +130,7 @@ describe('verified-token cache', () => {
     const server = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(jwks));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    const token = await issueConsentToken({
-      privateKey,
-      alg: 'ES256',
-      kid: 'k1',
-      issuer: base.issuer,
-      audience: base.audience,
-      subject: 'u1',
-      notice: { id: 'n', version: 1 },
-      grants: [],
-      expiresInSec: 3600,
-    });
+    const token = await sign({ kid: 'k1', expiresInSec: 3600 });
     const verifier = createConsentVerifier({
       ...base,
       jwksUri: `http://127.0.0.1:${port}/jwks.json`,
