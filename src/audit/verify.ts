@@ -50,7 +50,7 @@ export interface AuditVerification {
  */
 export async function verifyAuditLog(path: string): Promise<AuditVerification> {
   // One verifier: the trail verifier, stopped at its first problem, reported in this simpler shape.
-  const trail = await verifyAuditTrail(path, { stopAtFirstProblem: true });
+  const trail = await verifyAuditTrail(path, { stopAtFirstProblem: true, checkpoints: [] });
   const first = trail.problems[0];
   const result: AuditVerification = {
     valid: first === undefined,
