@@ -38,7 +38,7 @@ export interface CheckpointPayload {
   trigger: 'records' | 'interval' | 'close' | 'rotation' | 'start';
 }
 
-export const checkpointPayloadSchema = z.object({
+const checkpointPayloadSchema = z.object({
   type: z.literal('pipl-audit-checkpoint'),
   chain: z.string(),
   size: z.number().int().nonnegative(),

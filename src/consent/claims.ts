@@ -17,7 +17,7 @@ export const CONSENT_TOKEN_TYPE = 'pipl-consent+jwt';
 
 const text = z.string().min(1).max(256);
 
-export const grantSchema = z.object({
+const grantSchema = z.object({
   purpose: text,
   categories: z.array(text).min(1).max(64),
   ops: z.array(operationSchema).min(1),
