@@ -1,4 +1,5 @@
 import type { HeaderReader } from '../consent/extract.js';
+import { PiplConfigError } from '../errors/errors.js';
 import {
   type ActorResolver,
   type GuardOutcome,
@@ -9,6 +10,25 @@ import {
 
 /** Finds the data subject in a framework request; a list (e.g. a repeated path segment) counts as none. */
 export type SubjectResolver<R> = (request: R) => string | readonly string[] | undefined;
+
+/** A mount label: a path pattern the application wrote, e.g. `/tenants/:tenant`. */
+const MOUNT_PATH = /^\/[\x21-\x7e]{0,255}$/;
+
+/**
+ * Validates an adapter's `mountPath` option once, at start-up, and returns the function that labels
+ * a route pattern with it. The label and the pattern are configuration, never request text: a raw
+ * matched URL would put clear-text ids into the audit log, spelled however the client chose.
+ */
+export function routeLabeller(mountPath: unknown): (pattern: string | undefined) => string | undefined {
+  if (mountPath === undefined) return (pattern) => pattern;
+  if (typeof mountPath !== 'string' || !MOUNT_PATH.test(mountPath)) {
+    throw new PiplConfigError(
+      'mountPath must be the pattern the router is mounted under, starting with "/" (e.g. "/tenants/:tenant"), at most 256 printable characters',
+    );
+  }
+  const prefix = mountPath.endsWith('/') ? mountPath.slice(0, -1) : mountPath;
+  return (pattern) => (pattern === undefined ? undefined : prefix + pattern);
+}
 
 /**
  * The guard's view of one request, built the same way by every adapter. A resolver that throws

@@ -4,7 +4,7 @@ import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
 import { trackOutcome } from '../outcome.js';
-import { describeRequest, handlerContext, type SubjectResolver } from '../request-view.js';
+import { describeRequest, handlerContext, routeLabeller, type SubjectResolver } from '../request-view.js';
 
 /** A route requirement plus how to find the data subject in an Express request. */
 export interface ExpressRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -24,6 +24,12 @@ export interface ExpressGuardOptions {
    * your own error middleware.
    */
   errors?: 'respond' | 'next';
+  /**
+   * The pattern the router using these guards is mounted under (`app.use('/tenants/:tenant', router)`
+   * → `'/tenants/:tenant'`), prefixed to the route pattern in audit records. Express does not report
+   * the mount pattern, only the raw matched URL (`req.baseUrl`), which is never logged.
+   */
+  mountPath?: string;
 }
 
 /**
@@ -42,6 +48,7 @@ export function expressGuard<P extends string, C extends string>(
   options: ExpressGuardOptions = {},
 ) {
   const passErrors = options.errors === 'next';
+  const label = routeLabeller(options.mountPath);
 
   return function guard(purpose: P, route: ExpressRouteRequirement<BuiltinCategory | C>): RequestHandler {
     const requirement = pipl.requirement(purpose, route);
@@ -50,7 +57,8 @@ export function expressGuard<P extends string, C extends string>(
       const startedAt = performance.now();
       const http = {
         method: req.method,
-        route: req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined,
+        // The route's own pattern only: `req.baseUrl` is the raw URL a mounted router matched.
+        route: label(req.route ? String(req.route.path) : undefined),
         header: (name: string) => req.headers[name],
       };
       const view = describeRequest(req, http, { subject: route.subject, actor: options.actor });

@@ -4,7 +4,7 @@ import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
 import { trackOutcome } from '../outcome.js';
-import { describeRequest, handlerContext, type SubjectResolver } from '../request-view.js';
+import { describeRequest, handlerContext, routeLabeller, type SubjectResolver } from '../request-view.js';
 
 /** A route requirement plus how to find the data subject in a Koa context. */
 export interface KoaRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -24,6 +24,11 @@ export interface KoaGuardOptions {
    * error-handling middleware or `app.on('error')`.
    */
   errors?: 'respond' | 'throw';
+  /**
+   * A pattern prefixed to the route pattern in audit records, for apps mounted under a prefix the
+   * router does not know (e.g. with `koa-mount`). @koa/router already includes its own prefixes.
+   */
+  mountPath?: string;
 }
 
 /**
@@ -42,6 +47,7 @@ export function koaGuard<P extends string, C extends string>(
   options: KoaGuardOptions = {},
 ) {
   const throwErrors = options.errors === 'throw';
+  const label = routeLabeller(options.mountPath);
 
   return function guard(purpose: P, route: KoaRouteRequirement<BuiltinCategory | C>): Middleware {
     const requirement = pipl.requirement(purpose, route);
@@ -51,7 +57,8 @@ export function koaGuard<P extends string, C extends string>(
       const matched = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
       const http = {
         method: ctx.method,
-        route: typeof matched === 'string' ? matched : undefined,
+        // @koa/router's matched layer path: the pattern, prefixes included, never the raw URL.
+        route: label(typeof matched === 'string' ? matched : undefined),
         header: (name: string) => ctx.req.headers[name],
       };
       const view = describeRequest(ctx, http, { subject: route.subject, actor: options.actor });
