@@ -14,6 +14,18 @@ import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
+ * `fail_open` never covers sensitive PI or a child's PI: all PI of a subject under 14 is sensitive
+ * (Art. 28, 31), and the age band is only known from the verified token, at request time.
+ */
+function mayFailOpen(requirement: Requirement, consent: VerifiedConsent | undefined): boolean {
+  return (
+    requirement.sensitiveCategories.length === 0 &&
+    !requirement.purpose.childrenUnder14 &&
+    consent?.ageBand !== 'under14'
+  );
+}
+
+/**
  * Builds the guard. Everything is validated here, once: policy, verifier options, token location,
  * audit key. Pass the result to an adapter (`pipl-guard/express`, `pipl-guard/koa`).
  *
@@ -121,13 +133,14 @@ export function createPiplGuard<P extends string, C extends string>(
       // An audit log that cannot be written never lets a request through (unless the purpose opted out).
       if (!trail.acceptsRecords() && !failOpen) return auditUnavailable(requirement, requestId);
       const { decision, consent, error } = await evaluate(requirement, request);
+      const unauditedAllowed = failOpen && mayFailOpen(requirement, consent);
       let written: undefined | Promise<void>;
       try {
         written = trail.record(requirement, request, requestId, decision, consent);
         if (written) await written;
       } catch (auditError) {
         if (!isPiplGuardError(auditError)) onError(auditError);
-        if (!failOpen) {
+        if (!unauditedAllowed) {
           if (written !== undefined && decision.effect !== 'deny') {
             trail.refusedAfterSealing(requestId, decision.purpose);
           }
