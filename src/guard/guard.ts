@@ -64,7 +64,17 @@ export function createPiplGuard<P extends string, C extends string>(
   );
   const revocations = options.revocations ?? memoryRevocationStore();
   const trail = createAuditTrail(options.audit);
-  const onError = options.onError ?? (() => {});
+  const reportError = options.onError;
+  /** The application's hook, which may throw or reject: neither may change the answer or go unhandled. */
+  function onError(error: unknown): void {
+    if (!reportError) return;
+    try {
+      const returned = reportError(error) as unknown as PromiseLike<unknown> | undefined;
+      if (typeof returned?.then === 'function') returned.then(undefined, () => {});
+    } catch {
+      // The refusal stands whatever the hook does.
+    }
+  }
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
 

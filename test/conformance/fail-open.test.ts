@@ -84,10 +84,13 @@ function build(framework: Framework, sink: AuditSink, keysFor: Keys) {
     audit: { sink, subjectKey: AUDIT_KEY },
   });
   const calls = { count: 0 };
-  const route = { operation: 'use' as const, subject: (r: { params: { id: string } }) => r.params.id };
+  const route = {
+    operation: 'use' as const,
+    subject: (r: { params: Record<string, string | undefined> }) => r.params.id,
+  };
   if (framework === 'express') {
     const app = express();
-    app.get('/users/:id/usage', expressGuard(pipl)('usage.analytics', route), (_req, res) => {
+    app.get('/users/:id/usage', expressGuard(pipl)('usage.analytics', route as never), (_req, res) => {
       calls.count++;
       res.json({ ok: true });
     });

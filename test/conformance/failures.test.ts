@@ -129,6 +129,39 @@ for (const framework of FRAMEWORKS) {
       );
     });
 
+    // Issue 6 item 9: a failing onError hook must not turn a refusal into a rejection (unhandled in
+    // an Express app, a 500 in Koa).
+    const FAILING_HOOKS: readonly [string, (error: unknown) => void][] = [
+      [
+        'throws',
+        () => {
+          throw new Error('logger down');
+        },
+      ],
+      ['returns a rejected promise', (async () => Promise.reject(new Error('logger down'))) as never],
+    ];
+    for (const [what, onError] of FAILING_HOOKS) {
+      it(`an onError hook that ${what} changes nothing: 503 revocation_unavailable, nothing unhandled`, async () => {
+        const unhandled: unknown[] = [];
+        const collect = (reason: unknown) => unhandled.push(reason);
+        process.on('unhandledRejection', collect);
+        cleanups.push(async () => {
+          process.off('unhandledRejection', collect);
+        });
+        const setup = guardOptions(keys, {
+          revocations: { isRevoked: () => Promise.reject(new Error('timeout')), revoke() {} },
+          onError,
+        });
+        const apps = buildApps(setup);
+        const res = await send(apps[framework], { path: PROFILE, token });
+        expectProblem(res, 'revocation_unavailable');
+        expect(res.text).not.toContain('logger down');
+        for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+        expect(apps.calls[framework]).toBe(0);
+      });
+    }
+
     it('revocation store that rejects → 503 revocation_unavailable', async () => {
       const setup = guardOptions(keys, {
         revocations: { isRevoked: () => Promise.reject(new Error('timeout')), revoke() {} },

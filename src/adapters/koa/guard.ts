@@ -3,7 +3,7 @@ import type { PiplGuardError } from '../../errors/errors.js';
 import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
-import { trackOutcome } from '../outcome.js';
+import { alreadyAnswered, trackOutcome } from '../outcome.js';
 import { describeRequest, handlerContext, routeLabeller, type SubjectResolver } from '../request-view.js';
 
 /** A route requirement plus how to find the data subject in a Koa context. */
@@ -64,6 +64,9 @@ export function koaGuard<P extends string, C extends string>(
       const view = describeRequest(ctx, http, { subject: route.subject, actor: options.actor });
       const outcome = await pipl.check(requirement, view);
       if (outcome.error) {
+        // Another middleware (e.g. a timeout) answered while the guard decided: the decision is
+        // audited; a throw now would reach no one (or reject a promise nobody awaits any more).
+        if (alreadyAnswered(ctx.res)) return;
         if (throwErrors) throw outcome.error;
         return sendProblem(ctx, outcome.error, outcome.requestId);
       }
