@@ -80,6 +80,11 @@ export interface ConsentVerifier {
   verify(token: string): Promise<VerifiedConsent>;
   /** Imports local keys now; rejects with {@link PiplConfigError} if they are unusable. */
   ready(): Promise<void>;
+  /**
+   * The longest a token is accepted after its `iat`, in seconds (`maxTokenAgeSec` plus the clock
+   * tolerance), or undefined when only `exp` bounds it. The guard keeps withdrawals at least this long.
+   */
+  readonly maxTokenLifetimeSec?: number;
 }
 
 const optionsSchema = z
@@ -233,6 +238,9 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
 
   return {
     verify: verifyConsentToken,
+    ...(options.maxTokenAgeSec === undefined
+      ? {}
+      : { maxTokenLifetimeSec: options.maxTokenAgeSec + tolerance }),
     async ready() {
       try {
         await keyResolver;

@@ -1,7 +1,7 @@
 import { uuidv7 } from '../audit/chain.js';
 import type { VerifiedConsent } from '../consent/claims.js';
 import { createTokenExtractor } from '../consent/extract.js';
-import { memoryRevocationStore } from '../consent/revocation.js';
+import { memoryRevocationStore, withdrawalExpiry } from '../consent/revocation.js';
 import { type ConsentVerifier, createConsentVerifier } from '../consent/verify.js';
 import { type Decision, decide, refuse } from '../decide/decide.js';
 import type { DenyReason } from '../errors/codes.js';
@@ -177,6 +177,12 @@ export function createPiplGuard<P extends string, C extends string>(
     check,
     recordOutcome: trail.outcome,
     async withdraw(consentId, until) {
+      if (until !== undefined) {
+        withdrawalExpiry(until); // refuses an `until` in the past, whatever the store
+        // Art. 15: kept at least as long as any token carrying the id can still verify.
+        const lifetime = verifier?.maxTokenLifetimeSec;
+        if (lifetime !== undefined) until = Math.max(until, Math.ceil(Date.now() / 1000) + lifetime);
+      }
       await revocations.revoke(consentId, until);
     },
     async ready() {
