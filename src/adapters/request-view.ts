@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { HeaderReader } from '../consent/extract.js';
 import { PiplConfigError } from '../errors/errors.js';
 import {
@@ -28,6 +29,18 @@ export function routeLabeller(mountPath: unknown): (pattern: string | undefined)
   }
   const prefix = mountPath.endsWith('/') ? mountPath.slice(0, -1) : mountPath;
   return (pattern) => (pattern === undefined ? undefined : prefix + pattern);
+}
+
+/**
+ * Reads a Node request's headers with every value the client sent: duplicates of `Authorization`
+ * (which `req.headers` silently drops) or of the consent header come back as a list, and the token
+ * extractor refuses them as `token_ambiguous`.
+ */
+export function nodeHeaderReader(req: IncomingMessage): HeaderReader {
+  return function readHeader(name) {
+    const values = req.headersDistinct[name];
+    return values?.length === 1 ? values[0] : values;
+  };
 }
 
 /**

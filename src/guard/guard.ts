@@ -11,8 +11,6 @@ import { createAuditTrail } from './audit-trail.js';
 import { createRefusals } from './refusal.js';
 import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /**
  * `fail_open` never covers sensitive PI or a child's PI: all PI of a subject under 14 is sensitive
  * (Art. 28, 31), and the age band is only known from the verified token, at request time.
@@ -135,9 +133,9 @@ export function createPiplGuard<P extends string, C extends string>(
   }
 
   async function check(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
-    const supplied = request.header('x-request-id');
-    const requestId =
-      typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : uuidv7(Date.now());
+    // Always our own: a client-chosen id could make two requests' decisions and outcomes unpairable.
+    // The client's x-request-id is kept apart in the record as `clientRequestId`.
+    const requestId = uuidv7(Date.now());
     const failOpen = requirement.purpose.failOpen;
     try {
       // An audit log that cannot be written never lets a request through (unless the purpose opted out).

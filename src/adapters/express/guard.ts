@@ -4,7 +4,13 @@ import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
 import { alreadyAnswered, trackOutcome } from '../outcome.js';
-import { describeRequest, handlerContext, routeLabeller, type SubjectResolver } from '../request-view.js';
+import {
+  describeRequest,
+  handlerContext,
+  nodeHeaderReader,
+  routeLabeller,
+  type SubjectResolver,
+} from '../request-view.js';
 
 /** A route requirement plus how to find the data subject in an Express request. */
 export interface ExpressRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -59,7 +65,7 @@ export function expressGuard<P extends string, C extends string>(
         method: req.method,
         // The route's own pattern only: `req.baseUrl` is the raw URL a mounted router matched.
         route: label(req.route ? String(req.route.path) : undefined),
-        header: (name: string) => req.headers[name],
+        header: nodeHeaderReader(req),
       };
       const view = describeRequest(req, http, { subject: route.subject, actor: options.actor });
       pipl

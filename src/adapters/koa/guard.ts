@@ -4,7 +4,13 @@ import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
 import { alreadyAnswered, trackOutcome } from '../outcome.js';
-import { describeRequest, handlerContext, routeLabeller, type SubjectResolver } from '../request-view.js';
+import {
+  describeRequest,
+  handlerContext,
+  nodeHeaderReader,
+  routeLabeller,
+  type SubjectResolver,
+} from '../request-view.js';
 
 /** A route requirement plus how to find the data subject in a Koa context. */
 export interface KoaRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -59,7 +65,7 @@ export function koaGuard<P extends string, C extends string>(
         method: ctx.method,
         // @koa/router's matched layer path: the pattern, prefixes included, never the raw URL.
         route: label(typeof matched === 'string' ? matched : undefined),
-        header: (name: string) => ctx.req.headers[name],
+        header: nodeHeaderReader(ctx.req),
       };
       const view = describeRequest(ctx, http, { subject: route.subject, actor: options.actor });
       const outcome = await pipl.check(requirement, view);
