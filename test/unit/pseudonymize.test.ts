@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { PSEUDONYM_CACHE_BYTES } from '../../src/audit/pseudonymize.js';
 import { createPseudonymizer } from '../../src/index.js';
 import { AUDIT_KEY } from '../support/fixture.js';
 
@@ -35,6 +36,17 @@ describe('pseudonymiser cache', () => {
     // Count-bounded only, the cache held all 10,000 ids: ≈ 150 MB.
     expect(grown).toBeLessThan(8 * MB);
     // Keep the pseudonymiser (and its cache) alive until after the measurement.
+    expect(pseudonymize('user-1')).toBe(pseudonymize('user-1'));
+  });
+
+  it('ids short enough to be cached (256 characters) stay within the 2 MiB byte budget', () => {
+    const pseudonymize = createPseudonymizer(AUDIT_KEY);
+    const before = liveHeap();
+    for (let i = 0; i < 10_000; i++) pseudonymize(randomBytes(128).toString('hex'));
+    const grown = liveHeap() - before;
+    // Count-bounded only: ≈ 4 MB. Byte-bounded: the budget plus a little for the map itself.
+    expect(PSEUDONYM_CACHE_BYTES).toBe(2 * MB);
+    expect(grown).toBeLessThan(PSEUDONYM_CACHE_BYTES + MB / 2);
     expect(pseudonymize('user-1')).toBe(pseudonymize('user-1'));
   });
 
