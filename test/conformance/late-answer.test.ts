@@ -124,9 +124,16 @@ describe('a real server under --unhandled-rejections=strict survives late answer
           expect(res.status).toBe(504);
         }
       }
-      // Give a late rejection the time to kill the process, then prove it is still serving.
-      for (let i = 0; i < 20; i++) await turn();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Wait until the guard has finished every decision (a late rejection would have ended the
+      // process right then), then prove both servers still answer.
+      const expected = urls.length * CASES.length;
+      let decisions = 0;
+      for (let i = 0; i < 200 && decisions < expected; i++) {
+        const health = await request(urls[0] as unknown as RequestListener).get('/health');
+        expect(health.status).toBe(200);
+        decisions = health.body.decisions;
+      }
+      expect(decisions).toBe(expected);
       for (const url of urls) {
         const health = await request(url as unknown as RequestListener).get('/health');
         expect(health.status).toBe(200);

@@ -59,8 +59,10 @@ export function buildLateApps(keys: Keys, mode: LateMode) {
   });
   const calls = { express: 0, koa: 0 };
 
+  /** How many decisions the guard has finished: a caller waits for them instead of sleeping. */
+  const decided = () => audit.records.filter((record) => record.type === 'decision').length;
   const app = express();
-  app.get('/health', (_req, res) => res.json({ ok: true }));
+  app.get('/health', (_req, res) => res.json({ ok: true, decisions: decided() }));
   app.use((_req, res, next) => {
     slow.watch(res, () => {
       if (!res.headersSent) res.status(504).json({ timedOut: true });
@@ -83,7 +85,7 @@ export function buildLateApps(keys: Keys, mode: LateMode) {
   if (mode === 'errors') koa.use(piplProblems());
   koa.use(async (ctx, next) => {
     if (ctx.path === '/health') {
-      ctx.body = { ok: true };
+      ctx.body = { ok: true, decisions: decided() };
       return;
     }
     // The usual timeout middleware shape: race the rest of the chain against a timer, answer
