@@ -38,16 +38,18 @@ const policy = definePolicy({
   },
 });
 
-const GRANTS = [
-  { purpose: 'usage.analytics', categories: ['behavior'], ops: ['use'] as const, consentType: 'guardian' },
-] as const;
-const adult = await tokenFor(keys, {
-  grants: [{ ...GRANTS[0], ops: ['use'], consentType: 'general', categories: ['behavior'] }],
+const usage = (consentType: 'general' | 'guardian') => ({
+  purpose: 'usage.analytics',
+  categories: ['behavior'],
+  ops: ['use' as const],
+  consentType,
 });
+const adult = await tokenFor(keys, { grants: [usage('general')] });
+/** A child's consent, given by a verified guardian: allowed, and so it must be recorded. */
 const child = await tokenFor(keys, {
   ageBand: 'under14',
   guardian: { id: 'parent-1', method: 'verified_id' },
-  grants: [{ ...GRANTS[0], ops: ['use'], categories: ['behavior'] }],
+  grants: [usage('guardian')],
 });
 
 /** How the log fails: closed (refuses before the decision) or failing the append of the record. */
