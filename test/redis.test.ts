@@ -7,7 +7,12 @@ import { decodeJwt } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expressGuard } from '../src/adapters/express/index.js';
-import { createPiplGuard, type PiplGuard, type RevocationStore } from '../src/index.js';
+import {
+  type ConsentVerifierOptions,
+  createPiplGuard,
+  type PiplGuard,
+  type RevocationStore,
+} from '../src/index.js';
 import { REVOCATION_GRACE_SEC, redisRevocationStore } from '../src/redis/index.js';
 import { guardOptions, type Keys, makeKeys, type TestPurpose, tokenFor } from './support/fixture.js';
 import { probe } from './support/processes.js';
@@ -126,15 +131,53 @@ describe.skipIf(!available)('Redis revocation store (real server)', () => {
     expect(ttl).toBeLessThanOrEqual(until + REVOCATION_GRACE_SEC - now);
     expect(await admin.expiretime(`${PREFIX}${id}`)).toBe(until + REVOCATION_GRACE_SEC);
     expect(await store.isRevoked(id)).toBe(true);
+  });
 
-    // A token that expired within the clock tolerance is still kept withdrawn...
-    const recent = uniqueId('recent');
-    await store.revoke(recent, now - 60);
-    expect(await store.isRevoked(recent)).toBe(true);
-    // ...one past the grace period cannot verify any more: nothing is stored.
-    const old = uniqueId('old');
-    await store.revoke(old, now - REVOCATION_GRACE_SEC - 60);
-    expect(await admin.exists(`${PREFIX}${old}`)).toBe(0);
+  // Issue 6 item 13: an `until` in the past used to write nothing, so a current token for the
+  // withdrawn consent (same jti, later exp) still passed.
+  it('refuses an until in the past with a clear error, before writing anything', async () => {
+    const store = redisRevocationStore({ client: await connect(), prefix: PREFIX });
+    const now = Math.floor(Date.now() / 1000);
+    for (const until of [now - 60, now - REVOCATION_GRACE_SEC - 60]) {
+      const id = uniqueId('past');
+      await expect(store.revoke(id, until)).rejects.toThrow(/`until` .* is in the past/);
+      expect(await admin.exists(`${PREFIX}${id}`)).toBe(0);
+    }
+  });
+
+  it('guard.withdraw keeps a withdrawal as long as the verifier accepts a token with that jti', async () => {
+    const maxTokenAgeSec = 7200;
+    const { options } = guardOptions(keys);
+    const pipl = createPiplGuard({
+      ...options,
+      consent: { ...(options.consent as ConsentVerifierOptions), maxTokenAgeSec, clockToleranceSec: 5 },
+      revocations: redisRevocationStore({ client: await connect(), prefix: PREFIX }),
+    });
+    const guard = expressGuard(pipl);
+    const app = express();
+    app.get(
+      '/users/:id/profile',
+      guard('account.profile', { operation: 'use', subject: (req) => String(req.params.id) }),
+      (_req, res) => {
+        res.json({ ok: true });
+      },
+    );
+    const jti = uniqueId('floor');
+    const now = Math.floor(Date.now() / 1000);
+    const older = await tokenFor(keys, { consentId: jti, now: now - 120, expiresInSec: 60 });
+    const current = await tokenFor(keys, { consentId: jti, expiresInSec: 86_400 });
+    expect((await profile(app as unknown as RequestListener, current)).status).toBe(200);
+
+    // The older token's exp is in the past: refused loudly, not silently ignored.
+    await expect(pipl.withdraw(jti, Number(decodeJwt(older).exp))).rejects.toThrow(RangeError);
+    // A short `until` is raised to the longest time a token with this jti can still verify.
+    await pipl.withdraw(jti, now + 60);
+    const expireAt = await admin.expiretime(`${PREFIX}${jti}`);
+    expect(expireAt).toBeGreaterThanOrEqual(now + maxTokenAgeSec + 5 + REVOCATION_GRACE_SEC);
+    expect(expireAt).toBeLessThanOrEqual(now + maxTokenAgeSec + 5 + REVOCATION_GRACE_SEC + 5);
+    const refused = await profile(app as unknown as RequestListener, current);
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('consent_withdrawn');
   });
 
   it('stores the prefix plus the raw id, and refuses ids the claims schema would not accept', async () => {

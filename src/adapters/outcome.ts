@@ -5,9 +5,17 @@ import type { GuardOutcome, PiplGuard } from '../guard/index.js';
 export const CLIENT_CLOSED = 499;
 
 /**
+ * True when the response was already answered by someone else (a timeout middleware, say) while
+ * the guard was deciding: nothing more can be sent, and the handler must not run.
+ */
+export function alreadyAnswered(res: ServerResponse): boolean {
+  return res.headersSent || res.writableEnded;
+}
+
+/**
  * Arranges for the request's outcome to be audited when its response closes. Returns false when
- * the client disconnected while the guard was deciding: the outcome is recorded as 499 at once
- * and the handler should not run, since no one is there to answer.
+ * the handler should not run: another middleware already answered while the guard was deciding
+ * (the outcome records the status it sent), or the client disconnected (recorded as 499).
  */
 export function trackOutcome(
   pipl: PiplGuard<string, string>,
@@ -16,7 +24,11 @@ export function trackOutcome(
   res: ServerResponse,
   startedAt: number,
 ): boolean {
-  if (req.socket?.destroyed || res.writableEnded) {
+  if (alreadyAnswered(res)) {
+    pipl.recordOutcome(outcome, res.statusCode, startedAt);
+    return false;
+  }
+  if (req.socket?.destroyed) {
     pipl.recordOutcome(outcome, CLIENT_CLOSED, startedAt);
     return false;
   }

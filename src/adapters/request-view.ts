@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { HeaderReader } from '../consent/extract.js';
+import { PiplConfigError } from '../errors/errors.js';
 import {
   type ActorResolver,
   type GuardOutcome,
@@ -9,6 +11,37 @@ import {
 
 /** Finds the data subject in a framework request; a list (e.g. a repeated path segment) counts as none. */
 export type SubjectResolver<R> = (request: R) => string | readonly string[] | undefined;
+
+/** A mount label: a path pattern the application wrote, e.g. `/tenants/:tenant`. */
+const MOUNT_PATH = /^\/[\x21-\x7e]{0,255}$/;
+
+/**
+ * Validates an adapter's `mountPath` option once, at start-up, and returns the function that labels
+ * a route pattern with it. The label and the pattern are configuration, never request text: a raw
+ * matched URL would put clear-text ids into the audit log, spelled however the client chose.
+ */
+export function routeLabeller(mountPath: unknown): (pattern: string | undefined) => string | undefined {
+  if (mountPath === undefined) return (pattern) => pattern;
+  if (typeof mountPath !== 'string' || !MOUNT_PATH.test(mountPath)) {
+    throw new PiplConfigError(
+      'mountPath must be the pattern the router is mounted under, starting with "/" (e.g. "/tenants/:tenant"), at most 256 printable characters',
+    );
+  }
+  const prefix = mountPath.endsWith('/') ? mountPath.slice(0, -1) : mountPath;
+  return (pattern) => (pattern === undefined ? undefined : prefix + pattern);
+}
+
+/**
+ * Reads a Node request's headers with every value the client sent: duplicates of `Authorization`
+ * (which `req.headers` silently drops) or of the consent header come back as a list, and the token
+ * extractor refuses them as `token_ambiguous`.
+ */
+export function nodeHeaderReader(req: IncomingMessage): HeaderReader {
+  return function readHeader(name) {
+    const values = req.headersDistinct[name];
+    return values?.length === 1 ? values[0] : values;
+  };
+}
 
 /**
  * The guard's view of one request, built the same way by every adapter. A resolver that throws

@@ -10,7 +10,11 @@ export interface TokenLocation {
   authorization?: boolean;
 }
 
-/** Reads one request header by lower-case name. */
+/**
+ * Reads one request header by lower-case name: every value the client sent, as a list when it was
+ * sent more than once (Node's `req.headersDistinct`). `req.headers` is not enough: Node keeps only
+ * the first of duplicate `Authorization` headers there, so a second credential would go unseen.
+ */
 export type HeaderReader = (name: string) => string | string[] | undefined;
 
 const TOKEN_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
@@ -49,7 +53,7 @@ export function createTokenExtractor(
       }
     }
     if (cookiePrefix) {
-      const value = readCookie(single(read('cookie')), cookiePrefix);
+      const value = readCookie(cookieLine(read('cookie')), cookiePrefix);
       if (value !== undefined) {
         found = value;
         places++;
@@ -65,6 +69,7 @@ export function createTokenExtractor(
   };
 }
 
+/** RFC 9110 §5.3: a header that is not a list may appear once; two values are refused, not chosen between. */
 function single(value: string | string[] | undefined): string | undefined {
   if (Array.isArray(value)) {
     if (value.length > 1)
@@ -72,6 +77,11 @@ function single(value: string | string[] | undefined): string | undefined {
     return value[0];
   }
   return value;
+}
+
+/** Cookie header lines form one list (RFC 6265 §5.4; HTTP/2 sends each cookie on its own line). */
+function cookieLine(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join('; ') : value;
 }
 
 function readCookie(cookieHeader: string | undefined, prefix: string): string | undefined {

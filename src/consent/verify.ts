@@ -80,6 +80,11 @@ export interface ConsentVerifier {
   verify(token: string): Promise<VerifiedConsent>;
   /** Imports local keys now; rejects with {@link PiplConfigError} if they are unusable. */
   ready(): Promise<void>;
+  /**
+   * The longest a token is accepted after its `iat`, in seconds (`maxTokenAgeSec` plus the clock
+   * tolerance), or undefined when only `exp` bounds it. The guard keeps withdrawals at least this long.
+   */
+  readonly maxTokenLifetimeSec?: number;
 }
 
 const optionsSchema = z
@@ -233,6 +238,9 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
 
   return {
     verify: verifyConsentToken,
+    ...(options.maxTokenAgeSec === undefined
+      ? {}
+      : { maxTokenLifetimeSec: options.maxTokenAgeSec + tolerance }),
     async ready() {
       try {
         await keyResolver;
@@ -249,7 +257,7 @@ function resolveKeys(
   algorithms: string[],
   remote: { timeoutDuration: number; cooldownDuration: number; cacheMaxAge: number },
 ): Promise<CryptoKey | KeyObject | JWTVerifyGetKey> {
-  if (jwksUri !== undefined) return Promise.resolve(createRemoteJWKSet(new URL(jwksUri), remote));
+  if (jwksUri !== undefined) return Promise.resolve(remoteKeys(createRemoteJWKSet(new URL(jwksUri), remote)));
   if (input.jwks) return Promise.resolve(createLocalJWKSet(input.jwks));
   const key = input.key;
   if (typeof key === 'string') {
@@ -269,7 +277,33 @@ function resolveKeys(
   return Promise.resolve(key as CryptoKey | KeyObject);
 }
 
+/** What the remote key set may say about the token itself: the key it names is not there. */
+const KEY_SELECTION_VERDICTS = new Set([
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+  'ERR_JOSE_NOT_SUPPORTED',
+]);
+
+/**
+ * Wraps jose's remote key set so that its own failures are reported as outages. jose answers a 5xx,
+ * a redirect (it never follows one) or a body that is not JSON with a generic `JOSEError`, which
+ * would otherwise read as a bad token (401): the key server failing is a 503, and the client must
+ * not be told its valid consent is invalid.
+ */
+function remoteKeys(remote: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async function remoteConsentKey(header, token) {
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      const code = (error as { code?: unknown })?.code;
+      if (typeof code === 'string' && KEY_SELECTION_VERDICTS.has(code)) throw error;
+      throw new PiplGuardError('keys_unavailable', 'Verification keys could not be fetched');
+    }
+  };
+}
+
 function joseToGuardError(error: unknown): PiplGuardError {
+  if (error instanceof PiplGuardError) return error;
   const code = (error as { code?: unknown })?.code;
   if (typeof code !== 'string' || !code.startsWith('ERR_')) {
     // Not a jose verdict about the token: a network failure fetching the JWKS, for example.

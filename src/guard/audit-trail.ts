@@ -6,6 +6,15 @@ import type { Decision } from '../decide/decide.js';
 import type { Requirement } from '../policy/requirement.js';
 import type { GuardOutcome, GuardRequest, PiplGuardOptions } from './types.js';
 
+/** A client's own request id is recorded only when it cannot inject anything into a log line. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The client's `x-request-id`, if it sent exactly one well-formed value. */
+function clientRequestIdOf(request: GuardRequest): string | undefined {
+  const supplied = request.header('x-request-id');
+  return typeof supplied === 'string' && CLIENT_REQUEST_ID.test(supplied) ? supplied : undefined;
+}
+
 /** How many refusals may wait for the log to recover before they are only counted. */
 const MAX_PENDING_REFUSALS = 10_000;
 
@@ -65,6 +74,8 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
       event.consent = link;
     }
     if (decision.cause) event.cause = decision.cause;
+    const clientRequestId = clientRequestIdOf(request);
+    if (clientRequestId !== undefined) event.clientRequestId = clientRequestId;
     return event;
   }
 

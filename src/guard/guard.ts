@@ -1,7 +1,7 @@
 import { uuidv7 } from '../audit/chain.js';
 import type { VerifiedConsent } from '../consent/claims.js';
 import { createTokenExtractor } from '../consent/extract.js';
-import { memoryRevocationStore } from '../consent/revocation.js';
+import { memoryRevocationStore, withdrawalExpiry } from '../consent/revocation.js';
 import { type ConsentVerifier, createConsentVerifier } from '../consent/verify.js';
 import { type Decision, decide, refuse } from '../decide/decide.js';
 import type { DenyReason } from '../errors/codes.js';
@@ -11,7 +11,17 @@ import { createAuditTrail } from './audit-trail.js';
 import { createRefusals } from './refusal.js';
 import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * `fail_open` never covers sensitive PI or a child's PI: all PI of a subject under 14 is sensitive
+ * (Art. 28, 31), and the age band is only known from the verified token, at request time.
+ */
+function mayFailOpen(requirement: Requirement, consent: VerifiedConsent | undefined): boolean {
+  return (
+    requirement.sensitiveCategories.length === 0 &&
+    !requirement.purpose.childrenUnder14 &&
+    consent?.ageBand !== 'under14'
+  );
+}
 
 /**
  * Builds the guard. Everything is validated here, once: policy, verifier options, token location,
@@ -52,7 +62,17 @@ export function createPiplGuard<P extends string, C extends string>(
   );
   const revocations = options.revocations ?? memoryRevocationStore();
   const trail = createAuditTrail(options.audit);
-  const onError = options.onError ?? (() => {});
+  const reportError = options.onError;
+  /** The application's hook, which may throw or reject: neither may change the answer or go unhandled. */
+  function onError(error: unknown): void {
+    if (!reportError) return;
+    try {
+      const returned = reportError(error) as unknown as PromiseLike<unknown> | undefined;
+      if (typeof returned?.then === 'function') returned.then(undefined, () => {});
+    } catch {
+      // The refusal stands whatever the hook does.
+    }
+  }
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
 
@@ -113,21 +133,22 @@ export function createPiplGuard<P extends string, C extends string>(
   }
 
   async function check(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
-    const supplied = request.header('x-request-id');
-    const requestId =
-      typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : uuidv7(Date.now());
+    // Always our own: a client-chosen id could make two requests' decisions and outcomes unpairable.
+    // The client's x-request-id is kept apart in the record as `clientRequestId`.
+    const requestId = uuidv7(Date.now());
     const failOpen = requirement.purpose.failOpen;
     try {
       // An audit log that cannot be written never lets a request through (unless the purpose opted out).
       if (!trail.acceptsRecords() && !failOpen) return auditUnavailable(requirement, requestId);
       const { decision, consent, error } = await evaluate(requirement, request);
+      const unauditedAllowed = failOpen && mayFailOpen(requirement, consent);
       let written: undefined | Promise<void>;
       try {
         written = trail.record(requirement, request, requestId, decision, consent);
         if (written) await written;
       } catch (auditError) {
         if (!isPiplGuardError(auditError)) onError(auditError);
-        if (!failOpen) {
+        if (!unauditedAllowed) {
           if (written !== undefined && decision.effect !== 'deny') {
             trail.refusedAfterSealing(requestId, decision.purpose);
           }
@@ -154,6 +175,12 @@ export function createPiplGuard<P extends string, C extends string>(
     check,
     recordOutcome: trail.outcome,
     async withdraw(consentId, until) {
+      if (until !== undefined) {
+        withdrawalExpiry(until); // refuses an `until` in the past, whatever the store
+        // Art. 15: kept at least as long as any token carrying the id can still verify.
+        const lifetime = verifier?.maxTokenLifetimeSec;
+        if (lifetime !== undefined) until = Math.max(until, Math.ceil(Date.now() / 1000) + lifetime);
+      }
       await revocations.revoke(consentId, until);
     },
     async ready() {

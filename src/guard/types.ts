@@ -95,7 +95,13 @@ export interface PiplGuard<P extends string = string, C extends string = string>
    * when `audit.outcomes` is false. Never throws: a full log already failed the request's own record.
    */
   recordOutcome(outcome: GuardOutcome, status: number, startedAt: number): void;
-  /** Withdraws a consent id (Art. 15): every later request carrying it is refused. */
+  /**
+   * Withdraws a consent id (Art. 15): every later request carrying it is refused. `until` (epoch
+   * seconds) is the latest `exp` of any token carrying the id; the withdrawal is kept at least until
+   * then (plus a grace period), and at least as long as the verifier accepts a token
+   * (`maxTokenAgeSec`). Without `until` it is kept for good. Rejects with a `RangeError` when `until`
+   * is in the past.
+   */
   withdraw(consentId: string, until?: number): Promise<void>;
   /** Resolves when local keys are imported; rejects with `PiplConfigError` when they are unusable. */
   ready(): Promise<void>;

@@ -1,16 +1,11 @@
 import type { Redis } from 'ioredis';
-import type { RevocationStore } from '../consent/revocation.js';
+import { REVOCATION_GRACE_SEC, type RevocationStore, withdrawalExpiry } from '../consent/revocation.js';
 import { PiplConfigError } from '../errors/errors.js';
+
+export { REVOCATION_GRACE_SEC };
 
 /** Default key prefix: a withdrawn consent id `c-7f3a` is stored as `pipl:withdrawn:c-7f3a`. */
 export const DEFAULT_REVOCATION_PREFIX = 'pipl:withdrawn:';
-
-/**
- * Withdrawn ids are kept this long (seconds) past the token's `exp`, more than any clock tolerance
- * (`clockToleranceSec` is at most 300), so a withdrawn token cannot verify again just after its key
- * has expired. Same margin as the in-memory store.
- */
-export const REVOCATION_GRACE_SEC = 600;
 
 /** Longest consent id accepted: the claims schema's limit for `jti`. */
 const MAX_CONSENT_ID = 128;
@@ -51,8 +46,9 @@ export interface RedisRevocationStoreOptions {
  *   closed) rejects at once instead of queueing the command, and a command that takes longer than
  *   `timeoutMs` rejects; either way the guard answers 503 `revocation_unavailable` with `Retry-After`.
  * - `revoke(jti, until)` runs `SET <prefix><jti> 1 EXAT <until + 600>`: the entry disappears on its
- *   own 10 minutes after the token's `exp`. Without `until` it never expires. It rejects the same way
- *   when Redis is unavailable or slow; a timed-out `SET` may still have been applied, and retrying is
+ *   own 10 minutes after `until` (the latest `exp` of the consent's tokens). Without `until` it never
+ *   expires. An `until` in the past is refused with a `RangeError` and nothing is
+ *   written. Like a lookup, it rejects when Redis is unavailable or slow; a timed-out `SET` may still have been applied, and retrying is
  *   safe (it is idempotent).
  *
  * Keys are the prefix followed by the consent id exactly as verified (a string of 1–128 characters,
@@ -150,17 +146,14 @@ export function redisRevocationStore(options: RedisRevocationStoreOptions): Revo
       // Forget the local "not withdrawn" answer first, and stop lookups already in flight from caching one.
       generation++;
       notRevoked.delete(consentId);
-      if (until === undefined) {
+      // Refuses an `until` in the past (RangeError) before anything is written; kept
+      // REVOCATION_GRACE_SEC past `until`, since within the clock tolerance an expired token verifies.
+      const expiry = withdrawalExpiry(until);
+      if (!Number.isFinite(expiry)) {
         await command('SET', () => client.set(key, '1'));
         return;
       }
-      if (!Number.isFinite(until)) throw new RangeError('`until` must be epoch seconds (the token `exp`)');
-      // Kept REVOCATION_GRACE_SEC past the token's expiry: within the verifier's clock tolerance an
-      // expired token still verifies, so forgetting the withdrawal exactly at `exp` would let it back in.
-      const expireAt = Math.ceil(until) + REVOCATION_GRACE_SEC;
-      // Already past that: the token can no longer verify, so there is nothing left to remember.
-      if (expireAt <= Date.now() / 1000) return;
-      await command('SET', () => client.set(key, '1', 'EXAT', expireAt));
+      await command('SET', () => client.set(key, '1', 'EXAT', Math.ceil(expiry)));
     },
   };
 }

@@ -231,7 +231,9 @@ describe('durable audit records survive SIGKILL under load', () => {
       const decisions = new Map<string, DecisionEvent[]>();
       for (const record of records) {
         if (record.type !== 'decision') continue;
-        decisions.set(record.requestId, [...(decisions.get(record.requestId) ?? []), record]);
+        // Requests are matched by the client's x-request-id, which the record keeps as clientRequestId.
+        const id = record.clientRequestId ?? '';
+        decisions.set(id, [...(decisions.get(id) ?? []), record]);
       }
       const missing = result.acknowledged.filter((id) => !decisions.has(id));
       expect(

@@ -128,9 +128,12 @@ function readRecords(path: string): AuditRecord[] {
   return records;
 }
 
+/** Decisions by the client's x-request-id (the record's clientRequestId; requestId is the guard's own). */
 function decisionsById(records: AuditRecord[]): Map<string, DecisionEvent> {
   const map = new Map<string, DecisionEvent>();
-  for (const record of records) if (record.type === 'decision') map.set(record.requestId, record);
+  for (const record of records) {
+    if (record.type === 'decision' && record.clientRequestId) map.set(record.clientRequestId, record);
+  }
   return map;
 }
 
@@ -256,7 +259,9 @@ describe.skipIf(tmpfsUnavailable !== undefined)('disk full: ENOSPC on a real 64 
 
     expectProblem(refused, 'audit_unavailable');
     expect(refused.headers['retry-after']).toBe('5');
-    expect(refused.body.requestId).toBe(refusedId);
+    // The problem body names the guard's own request id, never the client's.
+    expect(refused.body.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(refused.body.requestId).not.toBe(refusedId);
     expect(sink.healthy).toBe(false);
     expect(calls.health).toBe(acknowledged.length);
 
@@ -304,8 +309,9 @@ describe.skipIf(tmpfsUnavailable !== undefined)('disk full: ENOSPC on a real 64 
     for (const id of [...acknowledged, ...after]) expect(decisions.get(id)?.decision).toBe('allow');
     // The refused request's `allow` record was sealed before the write failed, so it lands on
     // retry; an outcome record says the request was in fact answered 503 and its handler never ran.
-    expect(decisions.get(refusedId)?.decision).toBe('allow');
-    const outcome = records.find((r) => r.type === 'outcome' && r.requestId === refusedId);
+    const sealed = decisions.get(refusedId);
+    expect(sealed?.decision).toBe('allow');
+    const outcome = records.find((r) => r.type === 'outcome' && r.requestId === sealed?.requestId);
     expect(outcome).toMatchObject({ type: 'outcome', status: 503 });
   });
 

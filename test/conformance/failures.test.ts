@@ -129,6 +129,39 @@ for (const framework of FRAMEWORKS) {
       );
     });
 
+    // Issue 6 item 9: a failing onError hook must not turn a refusal into a rejection (unhandled in
+    // an Express app, a 500 in Koa).
+    const FAILING_HOOKS: readonly [string, (error: unknown) => void][] = [
+      [
+        'throws',
+        () => {
+          throw new Error('logger down');
+        },
+      ],
+      ['returns a rejected promise', (async () => Promise.reject(new Error('logger down'))) as never],
+    ];
+    for (const [what, onError] of FAILING_HOOKS) {
+      it(`an onError hook that ${what} changes nothing: 503 revocation_unavailable, nothing unhandled`, async () => {
+        const unhandled: unknown[] = [];
+        const collect = (reason: unknown) => unhandled.push(reason);
+        process.on('unhandledRejection', collect);
+        cleanups.push(async () => {
+          process.off('unhandledRejection', collect);
+        });
+        const setup = guardOptions(keys, {
+          revocations: { isRevoked: () => Promise.reject(new Error('timeout')), revoke() {} },
+          onError,
+        });
+        const apps = buildApps(setup);
+        const res = await send(apps[framework], { path: PROFILE, token });
+        expectProblem(res, 'revocation_unavailable');
+        expect(res.text).not.toContain('logger down');
+        for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+        expect(apps.calls[framework]).toBe(0);
+      });
+    }
+
     it('revocation store that rejects → 503 revocation_unavailable', async () => {
       const setup = guardOptions(keys, {
         revocations: { isRevoked: () => Promise.reject(new Error('timeout')), revoke() {} },
@@ -185,6 +218,59 @@ for (const framework of FRAMEWORKS) {
       const res = await send(apps[framework], { path: PROFILE, token });
       expectProblem(res, 'keys_unavailable');
       expect(apps.calls[framework]).toBe(0);
+    });
+
+    // Issue 6 item 12: the key server's own failures are outages (503), not verdicts on the token (401).
+    const BROKEN_KEY_SERVERS: readonly [string, RequestListener][] = [
+      ['answers 500', (_req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('boom')],
+      ['answers 502', (_req, res) => res.writeHead(502).end()],
+      ['answers 503', (_req, res) => res.writeHead(503, { 'retry-after': '1' }).end()],
+      [
+        'redirects (302) to a working key set',
+        (req, res) => {
+          if (req.url === '/moved.json') {
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ keys: [keys.publicJwk] }));
+          } else res.writeHead(302, { location: '/moved.json' }).end();
+        },
+      ],
+      [
+        'answers 200 with an HTML page',
+        (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>'),
+      ],
+      [
+        'answers 200 with truncated JSON',
+        (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": ['),
+      ],
+    ];
+    for (const [what, handler] of BROKEN_KEY_SERVERS) {
+      it(`remote JWKS that ${what} → 503 keys_unavailable, handler not run`, async () => {
+        const setup = guardOptions(keys, remoteKeys(await jwksServer(handler)));
+        const apps = buildApps(setup);
+        const res = await send(apps[framework], { path: PROFILE, token });
+        expectProblem(res, 'keys_unavailable');
+        expect(res.headers['retry-after']).toBe('30');
+        expect(apps.calls[framework]).toBe(0);
+        expectOneAudit(
+          setup.audit.records,
+          { decision: 'deny', reason: 'keys_unavailable', subject: 'user-1' },
+          [token],
+        );
+      });
+    }
+
+    it('a token whose kid the fetched key set lacks is still token_invalid (not an outage)', async () => {
+      const setup = guardOptions(
+        keys,
+        remoteKeys(
+          await jwksServer((_req, res) => {
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ keys: [{ ...keys.publicJwk, kid: 'another-key' }] }));
+          }),
+        ),
+      );
+      const apps = buildApps(setup);
+      expectProblem(await send(apps[framework], { path: PROFILE, token }), 'token_invalid');
     });
 
     it('a working remote JWKS on 127.0.0.1 verifies the token (control)', async () => {

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { ReasonCode, TokenLocation } from '../../src/index.js';
+import type { AuditRecord, ReasonCode, TokenLocation } from '../../src/index.js';
 import { buildApps, FRAMEWORKS } from '../support/apps.js';
 import { expectDenialHeaders, expectOneAudit, expectProblem, send } from '../support/assertions.js';
 import { guardOptions, makeKeys, tokenFor } from '../support/fixture.js';
 
 const keys = await makeKeys();
 const token = await tokenFor(keys);
+/** A second valid token for the same subject: an attacker's choice between two credentials. */
+const other = await tokenFor(keys, { consentId: 'other-consent' });
 const PROFILE = '/users/user-1/profile';
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 interface LocationCase {
   name: string;
@@ -72,6 +75,40 @@ const LOCATIONS: readonly LocationCase[] = [
     headers: (t) => ({ 'pipl-consent': [t, t] }),
     expect: 'token_ambiguous',
   },
+  // Issue 6 item 14. Node keeps only the first of duplicate Authorization headers in `req.headers`,
+  // so a second credential went unseen: the guard must read every value the client sent.
+  {
+    name: 'two Authorization headers with different tokens',
+    location: { header: false, authorization: true },
+    headers: (t) => ({ authorization: [`Bearer ${t}`, `Bearer ${other}`] }),
+    expect: 'token_ambiguous',
+    scheme: 'Bearer',
+  },
+  {
+    name: 'two Authorization headers with the same token',
+    location: { header: false, authorization: true },
+    headers: (t) => ({ authorization: [`Bearer ${t}`, `Bearer ${t}`] }),
+    expect: 'token_ambiguous',
+    scheme: 'Bearer',
+  },
+  {
+    name: 'two Authorization headers, the first not a Bearer token',
+    location: { authorization: true },
+    headers: (t) => ({ authorization: ['Basic dXNlcjpwYXNz', `Bearer ${t}`] }),
+    expect: 'token_ambiguous',
+  },
+  {
+    name: 'two consent headers with different tokens',
+    location: {},
+    headers: (t) => ({ 'pipl-consent': [t, other] }),
+    expect: 'token_ambiguous',
+  },
+  {
+    name: 'the consent cookie split over two Cookie header lines (as HTTP/2 does) is one cookie',
+    location: { cookie: 'pipl_consent' },
+    headers: (t) => ({ cookie: ['theme=dark', `pipl_consent=${t}`] }),
+    expect: 'consent_valid',
+  },
 ];
 
 for (const framework of FRAMEWORKS) {
@@ -98,22 +135,49 @@ for (const framework of FRAMEWORKS) {
       });
     }
 
-    it('echoes a well-formed x-request-id in the problem body and the audit record', async () => {
+    // Issue 6 item 14: the client's x-request-id is its own label, kept apart; the guard always pairs
+    // decision and outcome records on an id it generated.
+    it('keeps a well-formed x-request-id as clientRequestId, next to a request id of its own', async () => {
       const setup = guardOptions(keys);
       const apps = buildApps(setup);
       const res = await send(apps[framework], { path: PROFILE, headers: { 'x-request-id': 'req-42.a:b_c' } });
       expectProblem(res, 'consent_required');
-      expect(res.body.requestId).toBe('req-42.a:b_c');
-      expect(setup.audit.records[0]).toMatchObject({ requestId: 'req-42.a:b_c' });
+      expect(res.body.requestId).toMatch(UUID_V7);
+      expect(setup.audit.records[0]).toMatchObject({
+        requestId: res.body.requestId,
+        clientRequestId: 'req-42.a:b_c',
+      });
     });
 
-    it('replaces an x-request-id that could inject into logs', async () => {
+    it('drops an x-request-id that could inject into logs', async () => {
       const setup = guardOptions(keys);
       const apps = buildApps(setup);
       const res = await send(apps[framework], { path: PROFILE, headers: { 'x-request-id': 'a b<script>' } });
       expectProblem(res, 'consent_required');
-      expect(res.body.requestId).not.toContain('script');
+      expect(res.body.requestId).toMatch(UUID_V7);
       expect(setup.audit.records[0]).toMatchObject({ requestId: res.body.requestId });
+      expect(JSON.stringify(setup.audit.records)).not.toContain('script');
+    });
+
+    it('two requests with the same x-request-id get distinct request ids; decisions and outcomes pair', async () => {
+      const setup = guardOptions(keys);
+      const apps = buildApps(setup);
+      const headers = { 'x-request-id': 'same-id' };
+      const first = await send(apps[framework], { path: PROFILE, token, headers });
+      const second = await send(apps[framework], { path: PROFILE, token, headers });
+      expect([first.status, second.status]).toEqual([200, 200]);
+      await new Promise((resolve) => setImmediate(resolve)); // outcomes are written when responses close
+      const records = setup.audit.records as AuditRecord[];
+      const decisions = records.filter((r) => r.type === 'decision');
+      const outcomes = records.filter((r) => r.type === 'outcome');
+      expect(decisions).toHaveLength(2);
+      expect(outcomes).toHaveLength(2);
+      const ids = decisions.map((d) => d.requestId);
+      expect(new Set(ids).size).toBe(2);
+      for (const decision of decisions) {
+        expect(decision).toMatchObject({ clientRequestId: 'same-id' });
+        expect(outcomes.filter((o) => o.requestId === decision.requestId)).toHaveLength(1);
+      }
     });
   });
 }

@@ -1,10 +1,16 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { PiplGuardError } from '../../errors/errors.js';
+import { PiplGuardError } from '../../errors/errors.js';
 import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
-import { trackOutcome } from '../outcome.js';
-import { describeRequest, handlerContext, type SubjectResolver } from '../request-view.js';
+import { alreadyAnswered, trackOutcome } from '../outcome.js';
+import {
+  describeRequest,
+  handlerContext,
+  nodeHeaderReader,
+  routeLabeller,
+  type SubjectResolver,
+} from '../request-view.js';
 
 /** A route requirement plus how to find the data subject in an Express request. */
 export interface ExpressRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -24,6 +30,12 @@ export interface ExpressGuardOptions {
    * your own error middleware.
    */
   errors?: 'respond' | 'next';
+  /**
+   * The pattern the router using these guards is mounted under (`app.use('/tenants/:tenant', router)`
+   * → `'/tenants/:tenant'`), prefixed to the route pattern in audit records. Express does not report
+   * the mount pattern, only the raw matched URL (`req.baseUrl`), which is never logged.
+   */
+  mountPath?: string;
 }
 
 /**
@@ -42,6 +54,7 @@ export function expressGuard<P extends string, C extends string>(
   options: ExpressGuardOptions = {},
 ) {
   const passErrors = options.errors === 'next';
+  const label = routeLabeller(options.mountPath);
 
   return function guard(purpose: P, route: ExpressRouteRequirement<BuiltinCategory | C>): RequestHandler {
     const requirement = pipl.requirement(purpose, route);
@@ -50,20 +63,43 @@ export function expressGuard<P extends string, C extends string>(
       const startedAt = performance.now();
       const http = {
         method: req.method,
-        route: req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined,
-        header: (name: string) => req.headers[name],
+        // The route's own pattern only: `req.baseUrl` is the raw URL a mounted router matched.
+        route: label(req.route ? String(req.route.path) : undefined),
+        header: nodeHeaderReader(req),
       };
       const view = describeRequest(req, http, { subject: route.subject, actor: options.actor });
-      pipl.check(requirement, view).then((outcome) => {
-        if (outcome.error) {
-          if (passErrors) return next(outcome.error);
-          return sendProblem(res, outcome.error, outcome.requestId);
-        }
-        res.locals.pipl = handlerContext(outcome);
-        if (trackOutcome(pipl as PiplGuard<string, string>, outcome, req, res, startedAt)) next();
-      }, next);
+      pipl
+        .check(requirement, view)
+        .then((outcome) => {
+          if (outcome.error) {
+            // Another middleware (e.g. a timeout) answered while the guard decided: the decision is
+            // audited, but there is nothing left to answer, and writing would throw ERR_HTTP_HEADERS_SENT.
+            if (alreadyAnswered(res)) return;
+            if (passErrors) return next(outcome.error);
+            return sendProblem(res, outcome.error, outcome.requestId);
+          }
+          res.locals.pipl = handlerContext(outcome);
+          if (trackOutcome(pipl as PiplGuard<string, string>, outcome, req, res, startedAt)) next();
+        })
+        .catch((unexpected: unknown) => failClosed(res, next, passErrors, unexpected));
     };
   };
+}
+
+/**
+ * Last resort for a bug in this adapter: the request is stopped, and nothing is left to reject
+ * unhandled (Node ends the process on an unhandled rejection by default).
+ */
+function failClosed(res: Response, next: NextFunction, passErrors: boolean, unexpected: unknown): void {
+  try {
+    if (alreadyAnswered(res)) return;
+    const error = new PiplGuardError('guard_unavailable', undefined, { 'retry-after': '5' });
+    error.cause = unexpected;
+    if (passErrors) next(error);
+    else sendProblem(res, error);
+  } catch {
+    // Nothing more can be done for this response.
+  }
 }
 
 /** Writes an RFC 9457 problem+json response. Exported for custom error middleware. */

@@ -3,8 +3,14 @@ import type { PiplGuardError } from '../../errors/errors.js';
 import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
-import { trackOutcome } from '../outcome.js';
-import { describeRequest, handlerContext, type SubjectResolver } from '../request-view.js';
+import { alreadyAnswered, trackOutcome } from '../outcome.js';
+import {
+  describeRequest,
+  handlerContext,
+  nodeHeaderReader,
+  routeLabeller,
+  type SubjectResolver,
+} from '../request-view.js';
 
 /** A route requirement plus how to find the data subject in a Koa context. */
 export interface KoaRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -24,6 +30,11 @@ export interface KoaGuardOptions {
    * error-handling middleware or `app.on('error')`.
    */
   errors?: 'respond' | 'throw';
+  /**
+   * A pattern prefixed to the route pattern in audit records, for apps mounted under a prefix the
+   * router does not know (e.g. with `koa-mount`). @koa/router already includes its own prefixes.
+   */
+  mountPath?: string;
 }
 
 /**
@@ -42,6 +53,7 @@ export function koaGuard<P extends string, C extends string>(
   options: KoaGuardOptions = {},
 ) {
   const throwErrors = options.errors === 'throw';
+  const label = routeLabeller(options.mountPath);
 
   return function guard(purpose: P, route: KoaRouteRequirement<BuiltinCategory | C>): Middleware {
     const requirement = pipl.requirement(purpose, route);
@@ -51,12 +63,16 @@ export function koaGuard<P extends string, C extends string>(
       const matched = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
       const http = {
         method: ctx.method,
-        route: typeof matched === 'string' ? matched : undefined,
-        header: (name: string) => ctx.req.headers[name],
+        // @koa/router's matched layer path: the pattern, prefixes included, never the raw URL.
+        route: label(typeof matched === 'string' ? matched : undefined),
+        header: nodeHeaderReader(ctx.req),
       };
       const view = describeRequest(ctx, http, { subject: route.subject, actor: options.actor });
       const outcome = await pipl.check(requirement, view);
       if (outcome.error) {
+        // Another middleware (e.g. a timeout) answered while the guard decided: the decision is
+        // audited; a throw now would reach no one (or reject a promise nobody awaits any more).
+        if (alreadyAnswered(ctx.res)) return;
         if (throwErrors) throw outcome.error;
         return sendProblem(ctx, outcome.error, outcome.requestId);
       }
