@@ -7,6 +7,8 @@ export interface RevocationStore {
   isRevoked(consentId: string): boolean | Promise<boolean>;
   /** Withdraws a consent. `until` (epoch seconds, usually the token's `exp`) lets the store forget it later. */
   revoke(consentId: string, until?: number): void | Promise<void>;
+  /** Optional start-up check called by `pipl.ready()`; without it, `ready()` looks up one id instead. */
+  ready?(): Promise<void>;
 }
 
 /**

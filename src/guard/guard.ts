@@ -5,13 +5,16 @@ import { memoryRevocationStore } from '../consent/revocation.js';
 import { type ConsentVerifier, createConsentVerifier } from '../consent/verify.js';
 import { type Decision, decide, refuse } from '../decide/decide.js';
 import type { DenyReason } from '../errors/codes.js';
-import { isPiplGuardError, PiplConfigError, type PiplGuardError } from '../errors/errors.js';
+import { isPiplGuardError, PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { compileRequirement, type Requirement } from '../policy/requirement.js';
 import { createAuditTrail } from './audit-trail.js';
 import { createRefusals } from './refusal.js';
+import { createSubjectWarnings } from './subject-warning.js';
 import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The consent id `ready()` looks up to see that the withdrawal store answers. */
+const READY_PROBE = 'pipl-guard:ready-probe';
 
 /**
  * Builds the guard. Everything is validated here, once: policy, verifier options, token location,
@@ -29,6 +32,17 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function createPiplGuard<P extends string, C extends string>(
   options: PiplGuardOptions<P, C>,
 ): PiplGuard<P, C> {
+  try {
+    return buildGuard(options);
+  } catch (error) {
+    // A start-up that fails leaves the log as it found it: no half-started log, no `.lock` behind,
+    // so the next start is not reported as an unclean restart.
+    options?.audit?.sink?.discard?.();
+    throw error;
+  }
+}
+
+function buildGuard<P extends string, C extends string>(options: PiplGuardOptions<P, C>): PiplGuard<P, C> {
   const { policy } = options;
   const needsConsent = [...policy.purposes.values()].some((purpose) => purpose.basis === 'consent');
   if (needsConsent && !options.consent) {
@@ -53,6 +67,7 @@ export function createPiplGuard<P extends string, C extends string>(
   const revocations = options.revocations ?? memoryRevocationStore();
   const trail = createAuditTrail(options.audit);
   const onError = options.onError ?? (() => {});
+  const subjectWarnings = createSubjectWarnings();
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
 
@@ -117,6 +132,7 @@ export function createPiplGuard<P extends string, C extends string>(
     const requestId =
       typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : uuidv7(Date.now());
     const failOpen = requirement.purpose.failOpen;
+    subjectWarnings.seen(requirement, request);
     try {
       // An audit log that cannot be written never lets a request through (unless the purpose opted out).
       if (!trail.acceptsRecords() && !failOpen) return auditUnavailable(requirement, requestId);
@@ -149,7 +165,9 @@ export function createPiplGuard<P extends string, C extends string>(
   return {
     policy,
     requirement(purpose, route) {
-      return compileRequirement(policy, purpose, route);
+      const requirement = compileRequirement(policy, purpose, route);
+      subjectWarnings.defined(requirement, (route as { subject?: unknown }).subject !== undefined);
+      return requirement;
     },
     check,
     recordOutcome: trail.outcome,
@@ -158,6 +176,14 @@ export function createPiplGuard<P extends string, C extends string>(
     },
     async ready() {
       await verifier?.ready();
+      try {
+        await (revocations.ready ? revocations.ready() : revocations.isRevoked(READY_PROBE));
+      } catch (error) {
+        onError(error);
+        throw new PiplGuardError('revocation_unavailable', 'The withdrawal store did not answer at start-up');
+      }
+      if (!trail.sink.healthy) throw new PiplGuardError('audit_unavailable', 'The audit log is not writable');
+      await trail.sink.flush();
     },
     close: trail.close,
   };

@@ -97,7 +97,12 @@ export interface PiplGuard<P extends string = string, C extends string = string>
   recordOutcome(outcome: GuardOutcome, status: number, startedAt: number): void;
   /** Withdraws a consent id (Art. 15): every later request carrying it is refused. */
   withdraw(consentId: string, until?: number): Promise<void>;
-  /** Resolves when local keys are imported; rejects with `PiplConfigError` when they are unusable. */
+  /**
+   * Checks everything a request will need, at start-up: imports local keys (rejects with
+   * `PiplConfigError` when they are unusable), asks the withdrawal store once (rejects with
+   * `PiplGuardError` `revocation_unavailable`) and checks the audit sink takes records (rejects with
+   * `audit_unavailable`). Await it before listening.
+   */
   ready(): Promise<void>;
   /** Flushes and closes the audit sink. */
   close(): Promise<void>;
