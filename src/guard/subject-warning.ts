@@ -38,7 +38,8 @@ export function createSubjectWarnings() {
     },
     /** At a route's first request, when the framework reports its pattern. Cheap after that. */
     seen(requirement: Requirement, request: GuardRequest): void {
-      if (request.subjectDeclared || warned.has(requirement) || requirement.purpose.basis !== 'consent') return;
+      if (request.subjectDeclared || warned.has(requirement) || requirement.purpose.basis !== 'consent')
+        return;
       const route = requirement.route ?? request.route;
       if (route !== undefined && PATH_PARAMETER.test(route)) warn(requirement, route);
     },
