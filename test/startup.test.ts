@@ -220,3 +220,13 @@ describe('a route with a path parameter but no subject resolver is warned about'
     expect(seen).toHaveLength(1);
   });
 });
+
+describe('a sink that is still a Promise (postgresAuditSink without await)', () => {
+  it('is refused at start-up with a message that says to await it', async () => {
+    const keys = await makeKeys();
+    const sink = Promise.resolve(memoryAuditSink());
+    expect(() => guardOptions(keys, { audit: { sink: sink as never, subjectKey: false } })).toThrow(
+      /audit\.sink is a Promise: `await postgresAuditSink/,
+    );
+  });
+});

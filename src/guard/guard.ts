@@ -51,6 +51,9 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     );
   }
   if (!options.audit?.sink) throw new PiplConfigError('audit.sink is required: every decision is audited');
+  if (typeof (options.audit.sink as { then?: unknown }).then === 'function') {
+    throw new PiplConfigError('audit.sink is a Promise: `await postgresAuditSink(…)` before createPiplGuard');
+  }
   if (options.audit.subjectKey === undefined) {
     throw new PiplConfigError(
       'audit.subjectKey is required (≥ 32 bytes) to pseudonymise subject ids; `false` turns it off',
