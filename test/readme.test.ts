@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isPiplGuardError, type MemoryAuditSink, REASONS } from '../src/index.js';
+import {
+  type AuditSink,
+  isPiplGuardError,
+  type MemoryAuditSink,
+  memoryAuditSink,
+  REASONS,
+} from '../src/index.js';
 import { guardOptions, makeKeys, tokenFor } from './support/fixture.js';
 
 // Claims of README.md checked against the package itself.
@@ -82,5 +88,76 @@ describe('README Public API section', () => {
     expect(row, entry).toBeDefined();
     const listed = [...(row as string).matchAll(/`([A-Za-z_0-9]+)`/g)].map((match) => match[1]);
     expect(listed.sort()).toEqual(Object.keys(await load()).sort());
+  });
+});
+
+describe('README: audit.durable, audit.service and audit.instance', () => {
+  const durableFlags = async (durable: 'sensitive' | 'always' | 'never' | undefined) => {
+    const keys = await makeKeys();
+    const inner = memoryAuditSink();
+    const flags: [string, boolean][] = [];
+    const sink: AuditSink = {
+      get healthy() {
+        return inner.healthy;
+      },
+      append(event, isDurable = false) {
+        if (event.type === 'decision') flags.push([event.purpose, isDurable]);
+        return inner.append(event, isDurable);
+      },
+      noteDropped: (cause) => inner.noteDropped(cause),
+      flush: () => inner.flush(),
+      close: () => inner.close(),
+    };
+    const audit = { sink, subjectKey: false as const, service: 'shop-api', instance: 'pod-7' };
+    const { guard } = guardOptions(keys, { audit: durable ? { ...audit, durable } : audit });
+    const grants = [
+      {
+        purpose: 'health.records',
+        categories: ['medical_health'],
+        ops: ['use' as const],
+        consentType: 'separate' as const,
+      },
+      {
+        purpose: 'account.profile',
+        categories: ['contact'],
+        ops: ['use' as const],
+        consentType: 'general' as const,
+      },
+    ];
+    const token = await tokenFor(keys, { grants });
+    for (const purpose of ['health.records', 'account.profile'] as const) {
+      const requirement = guard.requirement(purpose, {
+        operation: 'use',
+        categories: purpose === 'account.profile' ? ['contact'] : undefined,
+      });
+      const outcome = await guard.check(requirement, {
+        method: 'GET',
+        route: '/x',
+        header: (name) => (name === 'pipl-consent' ? token : undefined),
+        subjectId: undefined,
+        subjectDeclared: false,
+        actor: null,
+      });
+      expect(outcome.error).toBeUndefined();
+    }
+    expect(inner.records[0]).toMatchObject({ enforcer: { service: 'shop-api', instance: 'pod-7' } });
+    return flags;
+  };
+
+  it("sensitive purposes are durable whatever it says; 'always' adds the others, 'never' and 'sensitive' do not", async () => {
+    const sensitiveOnly = [
+      ['health.records', true],
+      ['account.profile', false],
+    ];
+    expect(await durableFlags(undefined)).toEqual(sensitiveOnly);
+    expect(await durableFlags('sensitive')).toEqual(sensitiveOnly);
+    expect(await durableFlags('always')).toEqual([
+      ['health.records', true],
+      ['account.profile', true],
+    ]);
+    expect(await durableFlags('never')).toEqual([
+      ['health.records', true],
+      ['account.profile', false],
+    ]);
   });
 });

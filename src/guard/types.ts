@@ -23,8 +23,9 @@ export interface PiplGuardOptions<P extends string, C extends string> {
     /** HMAC key (≥ 32 bytes) that pseudonymises subject ids in the log. `false` stores them in clear: say why. */
     subjectKey: string | Uint8Array | false;
     /**
-     * When the guard waits for the record to reach disk before the handler runs:
-     * `sensitive` (default) for sensitive PI and children's PI, `always`, or `never`.
+     * When the guard waits for the record to reach disk before the handler runs, for purposes that
+     * declare no `audit.durability` (those touching sensitive or children's PI default to `durable`):
+     * `sensitive` (default) when the token says the subject is under 14, `always`, or `never`.
      */
     durable?: 'sensitive' | 'always' | 'never';
     /** Also record how each allowed request ended (status, duration) when its response finishes. Default true. */
