@@ -52,6 +52,13 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
+/** The README's code, copied verbatim into the app folder. */
+function writeReadmeApps(): void {
+  writeFileSync(join(app, 'express-app.ts'), readmeBlock({ heading: '## Quick start: Express' }));
+  writeFileSync(join(app, 'koa-app.ts'), readmeBlock({ heading: '## Quick start: Koa' }));
+  writeFileSync(join(app, 'sign.ts'), readmeBlock({ marker: "import { generateKeyPair } from 'jose';" }));
+}
+
 async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -154,6 +161,10 @@ beforeAll(async () => {
       installed('koa'),
       installed('@koa/router'),
       installed('jose'),
+      // For the type check of the README's code against the packed declarations.
+      installed('@types/express'),
+      installed('@types/koa'),
+      installed('@types/node'),
     ],
     { cwd: app, maxBuffer: 16 * 1024 * 1024 },
   );
@@ -217,9 +228,23 @@ console.log(JSON.stringify(names));`;
     expect(JSON.parse(stdout)).toEqual(fromSources);
   }, 60_000);
 
+  it('the README quick starts and signing snippet type-check against the packed declarations', async () => {
+    writeReadmeApps();
+    const tsc = join(repo, 'node_modules/typescript/bin/tsc');
+    const flags = ['--noEmit', '--strict', '--noUncheckedIndexedAccess', '--skipLibCheck', '--types', 'node'];
+    const target = ['--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022'];
+    const checked = await exec(
+      process.execPath,
+      [tsc, ...flags, ...target, 'express-app.ts', 'koa-app.ts', 'sign.ts'],
+      {
+        cwd: app,
+      },
+    ).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
+    expect(checked).toEqual({ stdout: '', stderr: '' });
+  }, 60_000);
+
   it('runs the README quick starts verbatim, with tokens from the CLI, and the CLI verifies their log', async () => {
-    writeFileSync(join(app, 'express-app.ts'), readmeBlock({ heading: '## Quick start: Express' }));
-    writeFileSync(join(app, 'koa-app.ts'), readmeBlock({ heading: '## Quick start: Koa' }));
+    writeReadmeApps();
     const health = await issue('health.records', ['medical_health'], 'separate');
     const marketing = await issue('marketing.personalized', ['behavior'], 'general');
 
@@ -289,7 +314,7 @@ console.log(JSON.stringify(names));`;
   }, 120_000);
 
   it('runs the README signing snippet (jose installed in the app) and the CLI decodes its token', async () => {
-    writeFileSync(join(app, 'sign.ts'), readmeBlock({ marker: "import { generateKeyPair } from 'jose';" }));
+    writeReadmeApps();
     const { stdout } = await exec(process.execPath, ['--import', tsxLoader, 'sign.ts'], { cwd: app });
     const inspected = await cli('token', 'inspect', stdout.trim());
     expect(inspected.code).toBe(0);
