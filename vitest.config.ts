@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     // Examples import the package by name, as users do; tests run them against the sources.
     alias: [
+      { find: /^pipl-guard\/audit$/, replacement: src('audit/index.ts') },
       { find: /^pipl-guard\/express$/, replacement: src('adapters/express/index.ts') },
       { find: /^pipl-guard\/koa$/, replacement: src('adapters/koa/index.ts') },
       { find: /^pipl-guard\/postgres$/, replacement: src('postgres/index.ts') },

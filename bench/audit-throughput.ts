@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
-import { type DecisionEvent, fileAuditSink, verifyAuditLog } from '../src/index.js';
+import type { DecisionEvent } from '../src/audit/record.js';
+import { verifyAuditLog } from '../src/audit/verify.js';
+import { fileAuditSink } from '../src/index.js';
 
 const RECORDS = Number(process.env.AUDIT_BENCH_RECORDS ?? 200_000);
 /** Concurrent writers for the durable case: requests in flight, each waiting for its fsync. */

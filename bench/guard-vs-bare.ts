@@ -22,7 +22,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair } from 'jose';
-import { issueConsentToken, verifyAuditLog } from '../src/index.js';
+import { verifyAuditLog } from '../src/audit/verify.js';
+import { issueConsentToken } from '../src/index.js';
 import {
   AUDIENCE,
   ISSUER,

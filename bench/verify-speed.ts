@@ -5,7 +5,7 @@ import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChainHead } from '../src/audit/chain.js';
-import type { DecisionEvent } from '../src/index.js';
+import type { DecisionEvent } from '../src/audit/record.js';
 
 const RECORDS = Number(process.env.VERIFY_BENCH_RECORDS ?? 1_000_000);
 

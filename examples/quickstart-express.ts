@@ -1,4 +1,5 @@
-// The README's Express quick start, kept compiling and tested (test/quickstart.test.ts).
+// The app of the README's Express quick start, as a factory for the in-repo tests (test/quickstart.test.ts).
+// The README's own code runs verbatim against the packed package in test/pack.test.ts.
 import express from 'express';
 import { createPiplGuard, definePolicy, fileAuditSink } from 'pipl-guard';
 import { expressGuard } from 'pipl-guard/express';

@@ -1,6 +1,7 @@
 import { exportSPKI } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_TOKEN_BYTES, REASONS, type ReasonCode } from '../src/index.js';
+import { DEFAULT_MAX_TOKEN_BYTES } from '../src/consent/verify.js';
+import { REASONS, type ReasonCode } from '../src/index.js';
 import { buildApps, FRAMEWORKS } from './support/apps.js';
 import { expectNoLeak, expectOneAudit, expectProblem, send } from './support/assertions.js';
 import { guardOptions, type Keys, makeKeys, tokenFor } from './support/fixture.js';

@@ -3,12 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  createConsentVerifier,
-  createPseudonymizer,
-  type DecisionEvent,
-  fileAuditSink,
-} from '../src/index.js';
+import { createPseudonymizer } from '../src/audit/pseudonymize.js';
+import type { DecisionEvent } from '../src/audit/record.js';
+import { createConsentVerifier, fileAuditSink } from '../src/index.js';
 import { runCli } from './support/processes.js';
 
 // The CLI as a compliance officer runs it: a real process, real files, exit codes and output.

@@ -5,14 +5,10 @@ import pg from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expressGuard } from '../src/adapters/express/index.js';
-import {
-  type AuditEvent,
-  type AuditSink,
-  createPiplGuard,
-  type DecisionEvent,
-  queryAudit,
-  verifyAuditTrail,
-} from '../src/index.js';
+import { queryAudit } from '../src/audit/query.js';
+import type { DecisionEvent } from '../src/audit/record.js';
+import { verifyAuditTrail } from '../src/audit/verify-trail.js';
+import { type AuditEvent, type AuditSink, createPiplGuard } from '../src/index.js';
 import {
   AUDIT_TABLE_SQL,
   INSERT_ONLY_ROLE_SQL,

@@ -8,7 +8,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp as createExpressApp } from '../examples/quickstart-express.js';
 import { createApp as createKoaApp } from '../examples/quickstart-koa.js';
-import { issueConsentToken, verifyAuditLog } from '../src/index.js';
+import { verifyAuditLog } from '../src/audit/verify.js';
+import { issueConsentToken } from '../src/index.js';
 
 // The README's quick starts, run as written against a real JWKS endpoint on 127.0.0.1.
 let jwksServer: Server;

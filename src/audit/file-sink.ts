@@ -88,9 +88,12 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   let fileOpenedAt = Date.now();
   let lastCheckpoint: { digest: string; lastSeq: number } | undefined;
   let release: () => void = () => {};
+  /** Did this open create the log? A start-up that fails then removes it again (see discard). */
+  let created = false;
   try {
     fs.mkdirSync(dirname(options.path), { recursive: true });
     release = acquireWriterLock(options.path);
+    created = !fs.existsSync(options.path);
     fd = fs.openSync(options.path, 'a+');
     const recovered = recover(fd, options.path, chain);
     head = new ChainHead(chain, recovered.nextSeq, recovered.prev);
@@ -132,6 +135,8 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   let writtenTime: string | null = null;
   let retryTimer: NodeJS.Timeout | undefined;
   const drops = new DropCounter();
+  /** Nothing but this writer's `writer_start` has been written or signed yet. */
+  let pristine = true;
 
   const unavailable = (why: string) => new PiplGuardError('audit_unavailable', why);
 
@@ -270,6 +275,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
       issuedAt: new Date().toISOString(),
       trigger,
     };
+    pristine = false;
     const jws = await signCheckpoint(payload, cp);
     fs.appendFileSync(checkpointPath, `${jws}\n`);
     lastCheckpoint = { digest: checkpointDigest(jws), lastSeq: writtenSeq };
@@ -328,8 +334,37 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     cpTimer.unref();
   }
 
-  // Backstop for a process that exits without close(): write what is queued, synchronously.
+  /**
+   * Undoes this open when nothing was recorded yet (a start-up that failed): a log this open created
+   * is removed, an existing one gets its `writer_stop`, and the lock is released, so the next start
+   * is not reported as an unclean restart.
+   */
+  function discard(): void {
+    if (!pristine || closing || queue.length > 0 || writing) return;
+    closed = true;
+    closing = Promise.resolve();
+    clearInterval(cpTimer);
+    clearTimeout(retryTimer);
+    exitFlushers.delete(onExit);
+    if (exitFlushers.size === 0) process.removeListener('exit', flushAllOnExit);
+    try {
+      if (!created) {
+        fs.writeSync(fd, head.seal({ type: 'writer_stop', enforcer }).line);
+        fs.fdatasyncSync(fd);
+      }
+      fs.closeSync(fd);
+      if (created) fs.unlinkSync(options.path);
+    } catch {
+      // Best effort: the next open repairs a torn line and records what it found.
+    } finally {
+      release();
+    }
+  }
+
+  // Backstop for a process that exits without close(): write what is queued, synchronously. A
+  // process that exits before its first record (a start-up error) leaves the log as it found it.
   const onExit = () => {
+    if (pristine && !closing) return discard();
     try {
       if (inflight) fs.writeSync(fd, inflight);
       if (queue.length > 0) fs.writeSync(fd, queue.join(''));
@@ -352,6 +387,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
       // Decisions refused while the queue was full are accounted for as soon as records fit again.
       if (drops.pending) sealLine(drops.take(enforcer));
       sealLine(event);
+      pristine = false;
       schedule();
       if (!durable) return undefined;
       return new Promise<void>((resolve, reject) => durableWaiters.push({ resolve, reject }));
@@ -360,6 +396,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
       drops.note(cause);
     },
     flush,
+    discard,
     close() {
       if (closing) return closing;
       closing = (async () => {

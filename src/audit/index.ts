@@ -1,5 +1,8 @@
-export { canonicalize } from './canonical.js';
-export { genesisHash, recordHash } from './chain.js';
+/**
+ * `pipl-guard/audit`: tools for reading the audit log after the fact — verify the hash chain and
+ * signed checkpoints, query, export (OCSF, CSV), stats, and the readers under them. The sinks that
+ * write the log are in the root (`fileAuditSink`, `memoryAuditSink`) and `pipl-guard/postgres`.
+ */
 export {
   CHECKPOINT_TYPE,
   type CheckpointCheck,
@@ -10,8 +13,6 @@ export {
   verifyCheckpoint,
 } from './checkpoint.js';
 export { CSV_COLUMNS, toCsvRow, toOcsf } from './export.js';
-export { type FileAuditSinkOptions, fileAuditSink } from './file-sink.js';
-export { type MemoryAuditSink, memoryAuditSink } from './memory-sink.js';
 export { createPseudonymizer } from './pseudonymize.js';
 export { type AuditQuery, type AuditStats, auditStats, queryAudit } from './query.js';
 export { type AuditLine, checkpointFiles, logFiles, readAuditLines } from './reader.js';
@@ -26,7 +27,6 @@ export {
   type WriterStartEvent,
   type WriterStopEvent,
 } from './record.js';
-export type { AuditSink, Enforcer } from './sink.js';
 export {
   type AuditProblem,
   type AuditProblemKind,

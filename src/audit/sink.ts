@@ -23,6 +23,11 @@ export interface AuditSink {
   flush(): Promise<void>;
   /** Writes a `writer_stop` record, flushes, syncs and closes. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional. Undoes opening when start-up fails before any record was appended (the guard calls it
+   * when `createPiplGuard` throws): the log is left as it was found, with no lock. A no-op otherwise.
+   */
+  discard?(): void;
 }
 
 /** Who enforces: stamped into audit records. */

@@ -11,7 +11,12 @@ import { type CliSource, UsageError } from './sources.js';
 // `pipl-guard audit verify | query | export | stats`: what a compliance officer runs.
 
 export async function verify(source: CliSource, values: Values): Promise<number> {
-  const keys = values.keys ? readJson(values.keys as string, '--keys') : undefined;
+  const keyFile = values.keys ? readJson(values.keys as string, '--keys') : undefined;
+  // A JWKS file, or the `keys generate` output ({ privateJwk, jwks }) as it is.
+  const keys =
+    keyFile && typeof keyFile === 'object' && 'jwks' in keyFile
+      ? (keyFile as { jwks: unknown }).jwks
+      : keyFile;
   if (keys && !Array.isArray((keys as { keys?: unknown }).keys)) {
     throw new UsageError('--keys must be a JWKS file: {"keys": [...]}');
   }

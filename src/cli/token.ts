@@ -23,7 +23,11 @@ export async function issueToken(args: string[]): Promise<number> {
   });
   if (!values.key || !values.consent)
     throw new UsageError('token issue needs --key private.jwk and --consent consent.json');
-  const key = readJson(values.key, '--key') as JWK;
+  // The `keys generate` output ({ privateJwk, jwks }) works as it is, so does a bare private JWK.
+  const keyFile = readJson(values.key, '--key') as JWK | { privateJwk?: JWK } | null;
+  const key = (
+    keyFile && typeof keyFile === 'object' && 'privateJwk' in keyFile ? keyFile.privateJwk : keyFile
+  ) as JWK;
   if (typeof key !== 'object' || key === null || !('d' in key))
     throw new UsageError('--key must be a private JWK');
   const alg = (values.alg ?? key.alg) as ConsentAlgorithm | undefined;

@@ -11,6 +11,8 @@ export interface RevocationStore {
    * good. An `until` in the past is refused with a `RangeError` (see {@link withdrawalExpiry}).
    */
   revoke(consentId: string, until?: number): void | Promise<void>;
+  /** Optional start-up check called by `pipl.ready()`; without it, `ready()` looks up one id instead. */
+  ready?(): Promise<void>;
 }
 
 /**

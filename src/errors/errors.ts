@@ -1,6 +1,9 @@
 import { type DenyReason, REASONS } from './codes.js';
 
+/** Brand of {@link PiplGuardError}; a registered symbol, so it survives duplicate package copies. */
 const BRAND = Symbol.for('pipl-guard.error');
+/** Brand of every pipl-guard error, denial or configuration. */
+const BASE_BRAND = Symbol.for('pipl-guard.error.base');
 
 /** RFC 9457 problem details as pipl-guard sends them. */
 export interface ProblemDetails {
@@ -17,11 +20,29 @@ export interface ProblemDetails {
 export const PROBLEM_TYPE_BASE = 'https://pipl-guard.dev/problems/';
 
 /**
+ * The base of every error pipl-guard throws: a stable `code` (API, never renamed) and a brand, so
+ * {@link isPiplError} works across realms and duplicate package copies where `instanceof` does not.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   definePolicy(input);
+ * } catch (error) {
+ *   if (isPiplError(error)) console.error(error.code, error.message); // 'config_invalid', what to change
+ * }
+ * ```
+ */
+export abstract class PiplError<Code extends string = string> extends Error {
+  readonly [BASE_BRAND] = true;
+  abstract readonly code: Code;
+}
+
+/**
  * A denied request. Carries `status`/`statusCode`/`expose`/`headers` so Express's finalhandler and
  * Koa's `ctx.onerror` render it, and a stable `code`. The message never contains a token, key or
  * raw subject id.
  */
-export class PiplGuardError extends Error {
+export class PiplGuardError extends PiplError<DenyReason> {
   readonly [BRAND] = true;
   readonly code: DenyReason;
   readonly status: number;
@@ -32,8 +53,14 @@ export class PiplGuardError extends Error {
   requestId: string | undefined;
 
   constructor(code: DenyReason, detail?: string, headers: Record<string, string> = {}) {
+    // A denial is an answer, not a bug: no stack trace is captured, so none can reach a response
+    // (Express's default handler prints `err.stack` outside production) and attacks stay cheap.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail ?? REASONS[code].title);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'PiplGuardError';
+    this.stack = `${this.name}: ${this.message}`;
     this.code = code;
     this.status = REASONS[code].status;
     this.statusCode = this.status;
@@ -55,12 +82,19 @@ export class PiplGuardError extends Error {
 }
 
 /** Thrown at start-up when the policy, a route requirement or an option is wrong. */
-export class PiplConfigError extends Error {
+export class PiplConfigError extends PiplError<'config_invalid'> {
   readonly code = 'config_invalid';
   constructor(message: string) {
     super(message);
     this.name = 'PiplConfigError';
   }
+}
+
+/** True for any pipl-guard error ({@link PiplGuardError}, {@link PiplConfigError}), across realms too. */
+export function isPiplError(value: unknown): value is PiplError {
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BASE_BRAND] === true
+  );
 }
 
 /** True for a {@link PiplGuardError}, also across realms and duplicate package copies. */

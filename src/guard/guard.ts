@@ -5,10 +5,11 @@ import { memoryRevocationStore, withdrawalExpiry } from '../consent/revocation.j
 import { type ConsentVerifier, createConsentVerifier } from '../consent/verify.js';
 import { type Decision, decide, refuse } from '../decide/decide.js';
 import type { DenyReason } from '../errors/codes.js';
-import { isPiplGuardError, PiplConfigError, type PiplGuardError } from '../errors/errors.js';
+import { isPiplGuardError, PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { compileRequirement, type Requirement } from '../policy/requirement.js';
 import { createAuditTrail } from './audit-trail.js';
 import { createRefusals } from './refusal.js';
+import { createSubjectWarnings } from './subject-warning.js';
 import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
 
 /**
@@ -22,6 +23,9 @@ function mayFailOpen(requirement: Requirement, consent: VerifiedConsent | undefi
     consent?.ageBand !== 'under14'
   );
 }
+
+/** The consent id `ready()` looks up to see that the withdrawal store answers. */
+const READY_PROBE = 'pipl-guard:ready-probe';
 
 /**
  * Builds the guard. Everything is validated here, once: policy, verifier options, token location,
@@ -39,6 +43,17 @@ function mayFailOpen(requirement: Requirement, consent: VerifiedConsent | undefi
 export function createPiplGuard<P extends string, C extends string>(
   options: PiplGuardOptions<P, C>,
 ): PiplGuard<P, C> {
+  try {
+    return buildGuard(options);
+  } catch (error) {
+    // A start-up that fails leaves the log as it found it: no half-started log, no `.lock` behind,
+    // so the next start is not reported as an unclean restart.
+    options?.audit?.sink?.discard?.();
+    throw error;
+  }
+}
+
+function buildGuard<P extends string, C extends string>(options: PiplGuardOptions<P, C>): PiplGuard<P, C> {
   const { policy } = options;
   const needsConsent = [...policy.purposes.values()].some((purpose) => purpose.basis === 'consent');
   if (needsConsent && !options.consent) {
@@ -47,6 +62,9 @@ export function createPiplGuard<P extends string, C extends string>(
     );
   }
   if (!options.audit?.sink) throw new PiplConfigError('audit.sink is required: every decision is audited');
+  if (typeof (options.audit.sink as { then?: unknown }).then === 'function') {
+    throw new PiplConfigError('audit.sink is a Promise: `await postgresAuditSink(…)` before createPiplGuard');
+  }
   if (options.audit.subjectKey === undefined) {
     throw new PiplConfigError(
       'audit.subjectKey is required (≥ 32 bytes) to pseudonymise subject ids; `false` turns it off',
@@ -73,6 +91,7 @@ export function createPiplGuard<P extends string, C extends string>(
       // The refusal stands whatever the hook does.
     }
   }
+  const subjectWarnings = createSubjectWarnings();
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
 
@@ -137,6 +156,7 @@ export function createPiplGuard<P extends string, C extends string>(
     // The client's x-request-id is kept apart in the record as `clientRequestId`.
     const requestId = uuidv7(Date.now());
     const failOpen = requirement.purpose.failOpen;
+    subjectWarnings.seen(requirement, request);
     try {
       // An audit log that cannot be written never lets a request through (unless the purpose opted out).
       if (!trail.acceptsRecords() && !failOpen) return auditUnavailable(requirement, requestId);
@@ -170,7 +190,9 @@ export function createPiplGuard<P extends string, C extends string>(
   return {
     policy,
     requirement(purpose, route) {
-      return compileRequirement(policy, purpose, route);
+      const requirement = compileRequirement(policy, purpose, route);
+      subjectWarnings.defined(requirement, (route as { subject?: unknown }).subject !== undefined);
+      return requirement;
     },
     check,
     recordOutcome: trail.outcome,
@@ -185,6 +207,14 @@ export function createPiplGuard<P extends string, C extends string>(
     },
     async ready() {
       await verifier?.ready();
+      try {
+        await (revocations.ready ? revocations.ready() : revocations.isRevoked(READY_PROBE));
+      } catch (error) {
+        onError(error);
+        throw new PiplGuardError('revocation_unavailable', 'The withdrawal store did not answer at start-up');
+      }
+      if (!trail.sink.healthy) throw new PiplGuardError('audit_unavailable', 'The audit log is not writable');
+      await trail.sink.flush();
     },
     close: trail.close,
   };

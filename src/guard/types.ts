@@ -23,8 +23,9 @@ export interface PiplGuardOptions<P extends string, C extends string> {
     /** HMAC key (≥ 32 bytes) that pseudonymises subject ids in the log. `false` stores them in clear: say why. */
     subjectKey: string | Uint8Array | false;
     /**
-     * When the guard waits for the record to reach disk before the handler runs:
-     * `sensitive` (default) for sensitive PI and children's PI, `always`, or `never`.
+     * When the guard waits for the record to reach disk before the handler runs, for purposes that
+     * declare no `audit.durability` (those touching sensitive or children's PI default to `durable`):
+     * `sensitive` (default) when the token says the subject is under 14, `always`, or `never`.
      */
     durable?: 'sensitive' | 'always' | 'never';
     /** Also record how each allowed request ended (status, duration) when its response finishes. Default true. */
@@ -103,7 +104,12 @@ export interface PiplGuard<P extends string = string, C extends string = string>
    * is in the past.
    */
   withdraw(consentId: string, until?: number): Promise<void>;
-  /** Resolves when local keys are imported; rejects with `PiplConfigError` when they are unusable. */
+  /**
+   * Checks everything a request will need, at start-up: imports local keys (rejects with
+   * `PiplConfigError` when they are unusable), asks the withdrawal store once (rejects with
+   * `PiplGuardError` `revocation_unavailable`) and checks the audit sink takes records (rejects with
+   * `audit_unavailable`). Await it before listening.
+   */
   ready(): Promise<void>;
   /** Flushes and closes the audit sink. */
   close(): Promise<void>;

@@ -35,6 +35,8 @@ export interface RedisRevocationStoreOptions {
    * short (e.g. 1000 ms) and only when a withdrawal may lawfully take that long to apply everywhere.
    */
   localCacheMs?: number;
+  /** How long `pipl.ready()` waits for the client to connect before it rejects (default 5000 ms). */
+  readyTimeoutMs?: number;
 }
 
 /**
@@ -119,7 +121,14 @@ export function redisRevocationStore(options: RedisRevocationStoreOptions): Revo
     return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
   }
 
+  const readyTimeoutMs = options.readyTimeoutMs ?? 5000;
+
   return {
+    /** Called by `pipl.ready()`: waits for the client to connect, then asks Redis once. */
+    async ready() {
+      if (client.status !== 'ready') await connected(client, readyTimeoutMs);
+      await command('EXISTS', () => client.exists(prefix));
+    },
     async isRevoked(consentId) {
       const key = keyOf(consentId);
       if (localCacheMs > 0) {
@@ -156,4 +165,19 @@ export function redisRevocationStore(options: RedisRevocationStoreOptions): Revo
       await command('SET', () => client.set(key, '1', 'EXAT', Math.ceil(expiry)));
     },
   };
+}
+
+/** Resolves once the client reports `ready`; rejects after `ms`. Never connects it itself. */
+function connected(client: Redis, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`redisRevocationStore: Redis not ready after ${ms} ms (status ${client.status})`));
+    }, ms);
+    client.once('ready', onReady);
+  });
 }

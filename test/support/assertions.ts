@@ -1,7 +1,8 @@
 import type { RequestListener } from 'node:http';
 import request, { type Response } from 'supertest';
 import { expect } from 'vitest';
-import { type AuditRecord, createPseudonymizer, REASONS, type ReasonCode } from '../../src/index.js';
+import { createPseudonymizer } from '../../src/audit/pseudonymize.js';
+import { type AuditRecord, REASONS, type ReasonCode } from '../../src/index.js';
 import { AUDIT_KEY } from './fixture.js';
 
 export const pseudonym = createPseudonymizer(AUDIT_KEY);

@@ -67,7 +67,7 @@ describe('lines that are JSON but not records', () => {
       const { mkdtempSync, writeFileSync } = await import('node:fs');
       const { tmpdir } = await import('node:os');
       const { join } = await import('node:path');
-      const { verifyAuditLog, verifyAuditTrail } = await import('../../src/index.js');
+      const { verifyAuditLog, verifyAuditTrail } = await import('../../src/audit/index.js');
       const path = join(mkdtempSync(join(tmpdir(), 'pipl-json-')), 'audit.jsonl');
       writeFileSync(path, `${line}\n${text}\n`);
       const trail = await verifyAuditTrail(path);

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type AuditRecord, fileAuditSink, verifyAuditTrail } from '../../src/index.js';
+import { verifyAuditTrail } from '../../src/audit/verify-trail.js';
+import { type AuditRecord, fileAuditSink } from '../../src/index.js';
 
 // A fail-open purpose whose record the log refused (queue full) leaves a visible hole marker.
 const outcome = (n: number) =>

@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { PSEUDONYM_CACHE_BYTES } from '../../src/audit/pseudonymize.js';
-import { createPseudonymizer } from '../../src/index.js';
+import { createPseudonymizer, PSEUDONYM_CACHE_BYTES } from '../../src/audit/pseudonymize.js';
 import { AUDIT_KEY } from '../support/fixture.js';
 
 // A full collection before each heap reading, so the figures are live memory and not garbage.

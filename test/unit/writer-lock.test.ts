@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileAuditSink, PiplConfigError, verifyAuditLog } from '../../src/index.js';
+import { verifyAuditLog } from '../../src/audit/verify.js';
+import { fileAuditSink, PiplConfigError } from '../../src/index.js';
 
 // One writer per audit log: a second writer would fork the chain.
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'pipl-lock-')), 'audit.jsonl');
