@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { ChainHead } from './chain.js';
 import {
@@ -8,7 +8,8 @@ import {
   checkpointDigest,
   signCheckpoint,
 } from './checkpoint.js';
-import { readTail, segmentName, segmentsOf } from './segments.js';
+import { recover } from './file-recovery.js';
+import { finishInterruptedRotation, moveToSegment, readTail, segmentsOf } from './segments.js';
 import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from './sink.js';
 import { acquireWriterLock } from './writer-lock.js';
 
@@ -86,13 +87,17 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   let head: ChainHead;
   let fileBytes: number;
   let fileOpenedAt = Date.now();
+  /** Seq of the active file's first record, kept here: it names the segment on rotation. */
+  let activeFirstSeq: number;
   let lastCheckpoint: { digest: string; lastSeq: number } | undefined;
   let release: () => void = () => {};
   try {
     fs.mkdirSync(dirname(options.path), { recursive: true });
     release = acquireWriterLock(options.path);
+    finishInterruptedRotation(options.path);
     fd = fs.openSync(options.path, 'a+');
     const recovered = recover(fd, options.path, chain);
+    activeFirstSeq = recovered.activeFirstSeq;
     head = new ChainHead(chain, recovered.nextSeq, recovered.prev);
     const start = head.seal({
       type: 'writer_start',
@@ -291,10 +296,11 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     if (queue.length > 0) return; // the next batch rotates, so no record is split from its batch
     await checkpoint('rotation');
     fs.fdatasyncSync(fd);
-    const firstSeq = firstSeqOf(options.path);
+    // Throws (the sink fails closed) rather than replace an existing segment.
+    moveToSegment(options.path, activeFirstSeq);
     fs.closeSync(fd);
-    fs.renameSync(options.path, join(dirname(options.path), segmentName(basename(options.path), firstSeq)));
     fd = fs.openSync(options.path, 'a+');
+    activeFirstSeq = writtenSeq + 1; // everything sealed up to here is in the old file
     fileBytes = 0;
     fileOpenedAt = Date.now();
     applyRetention();
@@ -404,77 +410,4 @@ function write(fd: number, buffer: Buffer, offset: number): Promise<number> {
 
 function fdatasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-}
-
-function firstSeqOf(path: string): number {
-  const fd = fs.openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(4096);
-    const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
-    const match = /"seq":(\d+)/.exec(buffer.toString('utf8', 0, read).split('\n')[0] ?? '');
-    return match ? Number(match[1]) : 0;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Finds where the chain left off: the active file's last complete record, else the newest segment's. */
-function recover(
-  fd: number,
-  path: string,
-  chain: string,
-): { nextSeq: number; prev: string | undefined; cleanShutdown: boolean; repairedBytes: number } {
-  const size = fs.fstatSync(fd).size;
-  const { lastLine, repairedBytes } = lastCompleteLine(fd, size);
-  let line = lastLine;
-  if (line === undefined) {
-    const segments = segmentsOf(path);
-    const newest = segments.at(-1);
-    if (newest) line = readTail(newest.path);
-  }
-  if (line === undefined)
-    return { nextSeq: 0, prev: undefined, cleanShutdown: repairedBytes === 0, repairedBytes };
-  let last: { chain?: unknown; seq?: unknown; hash?: unknown; type?: unknown };
-  try {
-    last = JSON.parse(line);
-  } catch {
-    throw new PiplConfigError(
-      'The audit log ends in a record that is not JSON; run `pipl-guard audit verify` on it',
-    );
-  }
-  if (last.chain !== chain || typeof last.seq !== 'number' || typeof last.hash !== 'string') {
-    throw new PiplConfigError(
-      `The audit log's last record belongs to chain "${String(last.chain)}", not "${chain}"; use another file or chain name`,
-    );
-  }
-  return {
-    nextSeq: last.seq + 1,
-    prev: last.hash,
-    cleanShutdown: last.type === 'writer_stop',
-    repairedBytes,
-  };
-}
-
-/** Reads backwards to the last newline-terminated line, cutting off a torn tail. */
-function lastCompleteLine(fd: number, size: number): { lastLine: string | undefined; repairedBytes: number } {
-  if (size === 0) return { lastLine: undefined, repairedBytes: 0 };
-  const chunk = 64 * 1024;
-  let tail = Buffer.alloc(0);
-  let start = size;
-  let lastNewline = -1;
-  let prevNewline = -1;
-  while (start > 0) {
-    const from = Math.max(0, start - chunk);
-    const buffer = Buffer.alloc(start - from);
-    fs.readSync(fd, buffer, 0, buffer.length, from);
-    tail = Buffer.concat([buffer, tail]);
-    start = from;
-    lastNewline = tail.lastIndexOf(0x0a);
-    prevNewline = lastNewline > 0 ? tail.lastIndexOf(0x0a, lastNewline - 1) : -1;
-    if (lastNewline >= 0 && (prevNewline >= 0 || start === 0)) break;
-  }
-  const repairedBytes = tail.length - (lastNewline + 1);
-  if (repairedBytes > 0) fs.ftruncateSync(fd, size - repairedBytes);
-  if (lastNewline < 0) return { lastLine: undefined, repairedBytes };
-  return { lastLine: tail.toString('utf8', prevNewline + 1, lastNewline), repairedBytes };
 }
