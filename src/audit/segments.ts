@@ -8,6 +8,12 @@ export function segmentName(activeName: string, firstSeq: number): string {
 
 const SEGMENT_SUFFIX = /\.(\d{12})$/;
 
+/** The first seq a segment file's name gives, or undefined when the name is not a segment's. */
+export function segmentFirstSeq(file: string): number | undefined {
+  const match = SEGMENT_SUFFIX.exec(file);
+  return match ? Number(match[1]) : undefined;
+}
+
 export interface Segment {
   path: string;
   firstSeq: number;

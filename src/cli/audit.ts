@@ -58,6 +58,7 @@ function describe(report: AuditTrailReport, where: string | undefined): string {
   }
   for (const problem of report.problems) out.push(`  ${problem.message}`);
   for (const notice of report.notices) out.push(`  Notice: ${notice}`);
+  out.push(`  ${report.truncation.detectable ? 'Tail' : 'Notice'}: ${report.truncation.note}`);
   if (report.records.total === 0)
     out.push('  Notice: the log holds no records; an empty log proves nothing by itself');
   if (report.checkpoints.total === 0 && report.records.total > 0) {
