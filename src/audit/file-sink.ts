@@ -8,6 +8,11 @@ import {
   checkpointDigest,
   signCheckpoint,
 } from './checkpoint.js';
+import {
+  type CheckpointShippingOptions,
+  checkpointShipper,
+  type ShippedCheckpoint,
+} from './checkpoint-shipper.js';
 import { recover } from './file-recovery.js';
 import { finishInterruptedRotation, moveToSegment, readTail, segmentsOf } from './segments.js';
 import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from './sink.js';
@@ -32,9 +37,17 @@ export interface FileAuditSinkOptions {
      * Ship each checkpoint somewhere the writer cannot rewrite (SIEM, WORM bucket, a second team).
      * Without an outside copy, whoever holds the signing key could rewrite history and re-sign it,
      * and deleting the newest records would go unseen.
+     *
+     * Called off the write path, in order, one at a time: a receiver that fails or hangs never
+     * blocks or fails guarded routes. Each call is bounded by `shipping.timeoutMs` and retried;
+     * every failure goes to `onError`.
      */
-    onCheckpoint?: (checkpoint: { jws: string; payload: CheckpointPayload }) => void | Promise<void>;
+    onCheckpoint?: (checkpoint: ShippedCheckpoint) => void | Promise<void>;
+    /** Timeout, attempts and backoff of `onCheckpoint` (defaults: 10 s, 5 attempts, 1 s doubling). */
+    shipping?: CheckpointShippingOptions;
   };
+  /** Called with each problem the sink cannot report through a request: failed writes, checkpoint shipping. */
+  onError?: (error: Error) => void;
   /** Rotate the active file into a segment when it passes this size or age. */
   rotate?: { maxBytes?: number; maxAgeMs?: number };
   /**
@@ -82,6 +95,15 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   const cp = options.checkpoint;
   const cpEveryRecords = cp?.everyRecords ?? 1000;
   const retentionMs = (options.retentionDays ?? 1096) * 86_400_000;
+  const onError = (error: Error) => {
+    try {
+      options.onError?.(error);
+    } catch {
+      // A throwing error hook must not break the write loop.
+    }
+  };
+  const onCheckpoint = cp?.onCheckpoint;
+  const shipper = onCheckpoint ? checkpointShipper(onCheckpoint, onError, cp?.shipping) : undefined;
 
   let fd: number;
   let head: ChainHead;
@@ -207,6 +229,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
 
   function fail(error: Error, waiters: Waiter[]) {
     failure = error;
+    onError(error);
     const lost = unavailable('The audit log write failed');
     for (const waiter of [...waiters, ...durableWaiters]) waiter.reject(lost);
     durableWaiters = [];
@@ -280,7 +303,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     lastCheckpoint = { digest: checkpointDigest(jws), lastSeq: writtenSeq };
     sinceCheckpoint = 0;
     firstTimeSinceCheckpoint = null;
-    await cp.onCheckpoint?.({ jws, payload });
+    shipper?.ship({ jws, payload });
   }
 
   function shouldRotate(): boolean {
@@ -383,6 +406,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
           fs.fdatasyncSync(fd);
           await checkpoint('close');
         } finally {
+          await shipper?.stop();
           exitFlushers.delete(onExit);
           if (exitFlushers.size === 0) process.removeListener('exit', flushAllOnExit);
           fs.closeSync(fd);
