@@ -11,6 +11,7 @@ export type TrailProblemKind =
   | 'records_missing'
   | 'record_reordered'
   | 'record_duplicated'
+  | 'record_forged'
   | 'link_broken'
   | 'chain_mismatch'
   | 'torn_line'
@@ -147,6 +148,8 @@ export async function verifyAuditTrail(
     });
     expectations.set(seq, list);
   };
+  /** Ranges a signed fork marker says someone other than the writer stored. */
+  const forged: { fromSeq: number; toSeq: number; label: string; reported?: boolean }[] = [];
   let previous: { digest: string; payload: CheckpointPayload } | undefined;
   let newestCovered = -1;
   for (const [index, jws] of jwsList.entries()) {
@@ -186,6 +189,12 @@ export async function verifyAuditTrail(
     if (ok) report.checkpoints.valid++;
     else report.checkpoints.invalid++;
     if (payload.lastSeq >= 0) expect(payload.lastSeq, payload.lastHash, label, payload);
+    if (payload.fork) {
+      // The writer's signed word that these rows are not its own: they are pinned, and flagged.
+      forged.push({ ...payload.fork, label });
+      expect(payload.fork.toSeq, payload.fork.toHash, `${label} (fork marker)`);
+      newestCovered = Math.max(newestCovered, payload.fork.toSeq);
+    }
     newestCovered = Math.max(newestCovered, payload.lastSeq);
     previous = { digest: checkpointDigest(jws), payload };
   }
@@ -342,6 +351,20 @@ export async function verifyAuditTrail(
     }
     if (stop()) return false;
     if (seq === trustedSeq) trustedSeen = true;
+    const fork = forged.find((range) => seq >= range.fromSeq && seq <= range.toSeq);
+    if (fork) {
+      report.records.invalid++;
+      if (!fork.reported) {
+        fork.reported = true;
+        problem({
+          ...found,
+          seq: fork.fromSeq,
+          seqTo: fork.toSeq,
+          kind: 'record_forged',
+          message: `seq ${fork.fromSeq}..${fork.toSeq} INVALID: forged: stored by someone other than the chain's writer (${fork.label} is a signed fork marker)`,
+        });
+      }
+    }
     for (const expected of expectations.get(seq) ?? []) {
       if (expected.hash !== record.hash) {
         problem({

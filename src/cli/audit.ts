@@ -19,8 +19,10 @@ export async function verify(source: CliSource, values: Values): Promise<number>
     ? readText(values['trusted-checkpoint'] as string).trim()
     : undefined;
   const progress = values.progress === true || process.stderr.isTTY;
+  const checkpoints = source.checkpoints ? await source.checkpoints() : undefined;
   const options = {
     ...(keys ? { keys: keys as never } : {}),
+    ...(checkpoints ? { checkpoints } : {}),
     ...(trusted ? { trustedCheckpoint: trusted } : {}),
     ...(progress
       ? { onProgress: (n: number) => process.stderr.write(`\r… ${n.toLocaleString('en')} records`) }
