@@ -264,4 +264,25 @@ describe.skipIf(!available)('PostgreSQL signed checkpoints and fork markers (rea
       await sink?.close().catch(() => {});
     }
   });
+
+  it('a forged row appended while the writer is idle is caught by the next interval checkpoint', async () => {
+    const errors: Error[] = [];
+    const sink = await postgresAuditSink({
+      ...sinkOptions('idle', errors),
+      checkpoint: { key: signingKey, kid: KID, everyRecords: 1000, everyMs: 100, pool: cpPool },
+    });
+    await sink.append(decision(1), true);
+    const forgedSeq = await forgeAllow('idle', 'forged-idle');
+    const deadline = Date.now() + 10_000;
+    while (!errors.some((e) => /not written by this writer/.test(e.message))) {
+      if (Date.now() > deadline) throw new Error('no fork marker within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await sink.append(decision(2), true);
+    await sink.close();
+    const report = await verify('idle');
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: 'record_forged', seq: forgedSeq, seqTo: forgedSeq }),
+    ]);
+  });
 });
