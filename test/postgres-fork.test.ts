@@ -285,4 +285,38 @@ describe.skipIf(!available)('PostgreSQL signed checkpoints and fork markers (rea
       expect.objectContaining({ kind: 'record_forged', seq: forgedSeq, seqTo: forgedSeq }),
     ]);
   });
+
+  it('a fourth fork within a minute (a second live writer, not one forgery) stops the sink', async () => {
+    const errors: Error[] = [];
+    const sink = await postgresAuditSink(sinkOptions('pingpong', errors));
+    for (let round = 0; round < 3; round++) {
+      await forgeAllow('pingpong', `forged-${round}`);
+      await sink.append(decision(round), true); // survives: fork marker, re-sealed after the row
+    }
+    await forgeAllow('pingpong', 'forged-3');
+    await expect(sink.append(decision(3), true)).rejects.toMatchObject({ code: 'audit_unavailable' });
+    expect(sink.healthy).toBe(false);
+    expect(errors.filter((e) => /not written by this writer/.test(e.message))).toHaveLength(3);
+    await sink.close().catch(() => {});
+  });
+
+  it('without a checkpoint key a conflict stops the sink and onError counts the buffered records lost', async () => {
+    const errors: Error[] = [];
+    const sink = await postgresAuditSink({
+      pool: writerPool,
+      chain: 'nokey',
+      table: TABLE,
+      onError: (e) => errors.push(e),
+    });
+    await sink.append(decision(0), true);
+    await forgeAllow('nokey', 'forged');
+    sink.append(decision(1)); // buffered: its request was answered already
+    sink.append(decision(2));
+    await expect(sink.flush()).rejects.toMatchObject({ code: 'audit_unavailable' });
+    expect(sink.healthy).toBe(false);
+    expect(errors.map((e) => e.message)).toContainEqual(
+      expect.stringMatching(/2 buffered audit record\(s\) of chain "nokey" cannot be stored/),
+    );
+    await sink.close().catch(() => {});
+  });
 });

@@ -376,6 +376,18 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
     failure = error;
     if (error instanceof ChainConflictError) fatal = true;
     onError(error);
+    if (fatal) {
+      // Without a signing key no fork marker can be recorded: buffered records (already answered)
+      // that were waiting cannot be stored. Say how many, so the hole is known.
+      const buffered = [...(inflight ?? []), ...queue].filter((entry) => !entry.waiter).length;
+      if (buffered > 0) {
+        onError(
+          new Error(
+            `${buffered} buffered audit record(s) of chain "${chain}" cannot be stored after the chain conflict`,
+          ),
+        );
+      }
+    }
     const lost = unavailable(fatal ? error.message : 'The audit log write failed');
     for (const entry of [...(inflight ?? []), ...queue]) {
       entry.waiter?.reject(lost);
