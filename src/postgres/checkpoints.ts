@@ -69,19 +69,21 @@ export function pgCheckpointer(
   let n = 0;
   let prevCheckpoint: string | null = null;
 
+  /** Continues the checkpoint chain from the last stored one. */
+  async function start(): Promise<void> {
+    const { rows } = await pool.query<{ n_text: string; jws: string }>(
+      `SELECT n::text AS n_text, jws FROM "${cp}" WHERE chain = $1 ORDER BY n DESC LIMIT 1`,
+      [where.chain],
+    );
+    const last = rows[0];
+    if (last) {
+      n = Number(last.n_text) + 1;
+      prevCheckpoint = checkpointDigest(last.jws);
+    }
+  }
+
   return {
-    /** Continues the checkpoint chain from the last stored one. */
-    async start(): Promise<void> {
-      const { rows } = await pool.query<{ n_text: string; jws: string }>(
-        `SELECT n::text AS n_text, jws FROM "${cp}" WHERE chain = $1 ORDER BY n DESC LIMIT 1`,
-        [where.chain],
-      );
-      const last = rows[0];
-      if (last) {
-        n = Number(last.n_text) + 1;
-        prevCheckpoint = checkpointDigest(last.jws);
-      }
-    },
+    start,
     /** Signs and stores a checkpoint; throws when it cannot be stored. */
     async issue(fields: Omit<CheckpointPayload, 'type' | 'chain' | 'size' | 'prevCheckpoint' | 'issuedAt'>) {
       const payload: CheckpointPayload = {
@@ -93,10 +95,17 @@ export function pgCheckpointer(
         ...fields,
       };
       const jws = await signCheckpoint(payload, options);
-      await pool.query(
-        `INSERT INTO "${cp}" (chain, n, last_seq, trigger, issued_at, jws) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [where.chain, n, payload.lastSeq, payload.trigger, payload.issuedAt, jws],
-      );
+      try {
+        await pool.query(
+          `INSERT INTO "${cp}" (chain, n, last_seq, trigger, issued_at, jws) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [where.chain, n, payload.lastSeq, payload.trigger, payload.issuedAt, jws],
+        );
+      } catch (error) {
+        // n is taken: an earlier insert whose answer was lost (timeout) did commit. Continue the
+        // checkpoint chain from what is stored, so the next attempt links to it.
+        if ((error as { code?: unknown }).code === '23505') await start();
+        throw error;
+      }
       n++;
       prevCheckpoint = checkpointDigest(jws);
       shipper?.ship({ jws, payload });
