@@ -323,7 +323,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     moveToSegment(options.path, activeFirstSeq);
     fs.closeSync(fd);
     fd = fs.openSync(options.path, 'a+');
-    activeFirstSeq = writtenSeq + 1; // everything sealed up to here is in the old file
+    activeFirstSeq = writtenSeq + 1; // all written so far is in the old file; the next record starts this one
     fileBytes = 0;
     fileOpenedAt = Date.now();
     applyRetention();
@@ -406,11 +406,12 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
           fs.fdatasyncSync(fd);
           await checkpoint('close');
         } finally {
-          await shipper?.stop();
           exitFlushers.delete(onExit);
           if (exitFlushers.size === 0) process.removeListener('exit', flushAllOnExit);
           fs.closeSync(fd);
           release();
+          // After the lock is released: a slow receiver never delays the next writer.
+          await shipper?.stop();
         }
       })();
       return closing;
