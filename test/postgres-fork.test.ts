@@ -143,10 +143,16 @@ describe.skipIf(!available)('PostgreSQL signed checkpoints and fork markers (rea
 
   it('signs checkpoints into <table>_cp, which the insert-only role cannot write', async () => {
     const errors: Error[] = [];
-    const sink = await postgresAuditSink(sinkOptions('signed', errors));
+    const shipped: string[] = [];
+    const options = sinkOptions('signed', errors);
+    const sink = await postgresAuditSink({
+      ...options,
+      checkpoint: { ...options.checkpoint, onCheckpoint: ({ jws }) => void shipped.push(jws) },
+    });
     for (let i = 0; i < 7; i++) await sink.append(decision(i), true);
     await sink.close();
     const checkpoints = await pgCheckpoints(admin, { chain: 'signed', table: TABLE });
+    expect(shipped).toEqual(checkpoints); // shipped too, in order
     expect(checkpoints.length).toBeGreaterThanOrEqual(3); // every 3 records, and at close
     const report = await verify('signed');
     expect(report.problems).toEqual([]);
