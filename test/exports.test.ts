@@ -84,12 +84,14 @@ describe('export names of every entry point', () => {
     expect(names(await import('pipl-guard/postgres'))).toMatchInlineSnapshot(`
       [
         "AUDIT_TABLE_SQL",
+        "CHECKPOINT_ROLE_SQL",
         "DEFAULT_AUDIT_TABLE",
         "INSERT_ONLY_ROLE_SQL",
         "auditIdentifier",
         "migrateAuditTable",
         "pgAuditLines",
         "pgChains",
+        "pgCheckpoints",
         "postgresAuditSink",
       ]
     `);

@@ -164,6 +164,7 @@ describe.skipIf(!available)('PostgreSQL audit sink (real server)', () => {
     if (!admin) return;
     // DROP is not blocked by the triggers (only UPDATE/DELETE/TRUNCATE are).
     await admin.query(`DROP TABLE IF EXISTS "${TABLE}"`);
+    await admin.query(`DROP TABLE IF EXISTS "${TABLE}_cp"`);
     await admin.query(`DROP FUNCTION IF EXISTS "${TABLE}_append_only"()`);
     const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [ROLE]);
     if (rowCount) {
@@ -478,7 +479,7 @@ describe.skipIf(!available)('PostgreSQL audit sink (real server)', () => {
     } finally {
       await pool.end();
     }
-  });
+  }, 60_000); // five CLI processes: slow on a loaded machine
 
   it('fails closed when its connections are killed mid-write, then retries the same batch', async () => {
     const app = `${APP}-kill`;

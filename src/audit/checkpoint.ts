@@ -35,7 +35,13 @@ export interface CheckpointPayload {
   lastTime: string | null;
   issuedAt: string;
   /** Why it was issued. */
-  trigger: 'records' | 'interval' | 'close' | 'rotation' | 'start';
+  trigger: 'records' | 'interval' | 'close' | 'rotation' | 'start' | 'fork';
+  /**
+   * Fork marker (trigger `fork`): records `fromSeq..toSeq` of this chain were stored by someone
+   * other than its writer (who holds the signing key). `lastSeq`/`lastHash` are the writer's own
+   * last record before them; `toHash` pins the last foreign one, after which the writer carried on.
+   */
+  fork?: { fromSeq: number; toSeq: number; toHash: string };
 }
 
 const checkpointPayloadSchema = z.object({
@@ -48,7 +54,14 @@ const checkpointPayloadSchema = z.object({
   firstTime: z.string().nullable(),
   lastTime: z.string().nullable(),
   issuedAt: z.string(),
-  trigger: z.enum(['records', 'interval', 'close', 'rotation', 'start']),
+  trigger: z.enum(['records', 'interval', 'close', 'rotation', 'start', 'fork']),
+  fork: z
+    .object({
+      fromSeq: z.number().int().nonnegative(),
+      toSeq: z.number().int().nonnegative(),
+      toHash: z.string(),
+    })
+    .optional(),
 });
 
 export interface CheckpointSigner {

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { ChainHead } from './chain.js';
 import {
@@ -8,7 +8,13 @@ import {
   checkpointDigest,
   signCheckpoint,
 } from './checkpoint.js';
-import { readTail, segmentName, segmentsOf } from './segments.js';
+import {
+  type CheckpointShippingOptions,
+  checkpointShipper,
+  type ShippedCheckpoint,
+} from './checkpoint-shipper.js';
+import { recover } from './file-recovery.js';
+import { finishInterruptedRotation, moveToSegment, readTail, segmentsOf } from './segments.js';
 import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from './sink.js';
 import { acquireWriterLock } from './writer-lock.js';
 
@@ -31,9 +37,17 @@ export interface FileAuditSinkOptions {
      * Ship each checkpoint somewhere the writer cannot rewrite (SIEM, WORM bucket, a second team).
      * Without an outside copy, whoever holds the signing key could rewrite history and re-sign it,
      * and deleting the newest records would go unseen.
+     *
+     * Called off the write path, in order, one at a time: a receiver that fails or hangs never
+     * blocks or fails guarded routes. Each call is bounded by `shipping.timeoutMs` and retried;
+     * every failure goes to `onError`.
      */
-    onCheckpoint?: (checkpoint: { jws: string; payload: CheckpointPayload }) => void | Promise<void>;
+    onCheckpoint?: (checkpoint: ShippedCheckpoint) => void | Promise<void>;
+    /** Timeout, attempts and backoff of `onCheckpoint` (defaults: 10 s, 5 attempts, 1 s doubling). */
+    shipping?: CheckpointShippingOptions;
   };
+  /** Called with each problem the sink cannot report through a request: failed writes, checkpoint shipping. */
+  onError?: (error: Error) => void;
   /** Rotate the active file into a segment when it passes this size or age. */
   rotate?: { maxBytes?: number; maxAgeMs?: number };
   /**
@@ -81,11 +95,22 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   const cp = options.checkpoint;
   const cpEveryRecords = cp?.everyRecords ?? 1000;
   const retentionMs = (options.retentionDays ?? 1096) * 86_400_000;
+  const onError = (error: Error) => {
+    try {
+      options.onError?.(error);
+    } catch {
+      // A throwing error hook must not break the write loop.
+    }
+  };
+  const onCheckpoint = cp?.onCheckpoint;
+  const shipper = onCheckpoint ? checkpointShipper(onCheckpoint, onError, cp?.shipping) : undefined;
 
   let fd: number;
   let head: ChainHead;
   let fileBytes: number;
   let fileOpenedAt = Date.now();
+  /** Seq of the active file's first record, kept here: it names the segment on rotation. */
+  let activeFirstSeq: number;
   let lastCheckpoint: { digest: string; lastSeq: number } | undefined;
   let release: () => void = () => {};
   /** Did this open create the log? A start-up that fails then removes it again (see discard). */
@@ -93,9 +118,11 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   try {
     fs.mkdirSync(dirname(options.path), { recursive: true });
     release = acquireWriterLock(options.path);
+    finishInterruptedRotation(options.path);
     created = !fs.existsSync(options.path);
     fd = fs.openSync(options.path, 'a+');
     const recovered = recover(fd, options.path, chain);
+    activeFirstSeq = recovered.activeFirstSeq;
     head = new ChainHead(chain, recovered.nextSeq, recovered.prev);
     const start = head.seal({
       type: 'writer_start',
@@ -207,6 +234,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
 
   function fail(error: Error, waiters: Waiter[]) {
     failure = error;
+    onError(error);
     const lost = unavailable('The audit log write failed');
     for (const waiter of [...waiters, ...durableWaiters]) waiter.reject(lost);
     durableWaiters = [];
@@ -281,7 +309,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     lastCheckpoint = { digest: checkpointDigest(jws), lastSeq: writtenSeq };
     sinceCheckpoint = 0;
     firstTimeSinceCheckpoint = null;
-    await cp.onCheckpoint?.({ jws, payload });
+    shipper?.ship({ jws, payload });
   }
 
   function shouldRotate(): boolean {
@@ -297,10 +325,11 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     if (queue.length > 0) return; // the next batch rotates, so no record is split from its batch
     await checkpoint('rotation');
     fs.fdatasyncSync(fd);
-    const firstSeq = firstSeqOf(options.path);
+    // Throws (the sink fails closed) rather than replace an existing segment.
+    moveToSegment(options.path, activeFirstSeq);
     fs.closeSync(fd);
-    fs.renameSync(options.path, join(dirname(options.path), segmentName(basename(options.path), firstSeq)));
     fd = fs.openSync(options.path, 'a+');
+    activeFirstSeq = writtenSeq + 1; // all written so far is in the old file; the next record starts this one
     fileBytes = 0;
     fileOpenedAt = Date.now();
     applyRetention();
@@ -418,6 +447,8 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
           if (exitFlushers.size === 0) process.removeListener('exit', flushAllOnExit);
           fs.closeSync(fd);
           release();
+          // After the lock is released: a slow receiver never delays the next writer.
+          await shipper?.stop();
         }
       })();
       return closing;
@@ -441,77 +472,4 @@ function write(fd: number, buffer: Buffer, offset: number): Promise<number> {
 
 function fdatasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-}
-
-function firstSeqOf(path: string): number {
-  const fd = fs.openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(4096);
-    const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
-    const match = /"seq":(\d+)/.exec(buffer.toString('utf8', 0, read).split('\n')[0] ?? '');
-    return match ? Number(match[1]) : 0;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Finds where the chain left off: the active file's last complete record, else the newest segment's. */
-function recover(
-  fd: number,
-  path: string,
-  chain: string,
-): { nextSeq: number; prev: string | undefined; cleanShutdown: boolean; repairedBytes: number } {
-  const size = fs.fstatSync(fd).size;
-  const { lastLine, repairedBytes } = lastCompleteLine(fd, size);
-  let line = lastLine;
-  if (line === undefined) {
-    const segments = segmentsOf(path);
-    const newest = segments.at(-1);
-    if (newest) line = readTail(newest.path);
-  }
-  if (line === undefined)
-    return { nextSeq: 0, prev: undefined, cleanShutdown: repairedBytes === 0, repairedBytes };
-  let last: { chain?: unknown; seq?: unknown; hash?: unknown; type?: unknown };
-  try {
-    last = JSON.parse(line);
-  } catch {
-    throw new PiplConfigError(
-      'The audit log ends in a record that is not JSON; run `pipl-guard audit verify` on it',
-    );
-  }
-  if (last.chain !== chain || typeof last.seq !== 'number' || typeof last.hash !== 'string') {
-    throw new PiplConfigError(
-      `The audit log's last record belongs to chain "${String(last.chain)}", not "${chain}"; use another file or chain name`,
-    );
-  }
-  return {
-    nextSeq: last.seq + 1,
-    prev: last.hash,
-    cleanShutdown: last.type === 'writer_stop',
-    repairedBytes,
-  };
-}
-
-/** Reads backwards to the last newline-terminated line, cutting off a torn tail. */
-function lastCompleteLine(fd: number, size: number): { lastLine: string | undefined; repairedBytes: number } {
-  if (size === 0) return { lastLine: undefined, repairedBytes: 0 };
-  const chunk = 64 * 1024;
-  let tail = Buffer.alloc(0);
-  let start = size;
-  let lastNewline = -1;
-  let prevNewline = -1;
-  while (start > 0) {
-    const from = Math.max(0, start - chunk);
-    const buffer = Buffer.alloc(start - from);
-    fs.readSync(fd, buffer, 0, buffer.length, from);
-    tail = Buffer.concat([buffer, tail]);
-    start = from;
-    lastNewline = tail.lastIndexOf(0x0a);
-    prevNewline = lastNewline > 0 ? tail.lastIndexOf(0x0a, lastNewline - 1) : -1;
-    if (lastNewline >= 0 && (prevNewline >= 0 || start === 0)) break;
-  }
-  const repairedBytes = tail.length - (lastNewline + 1);
-  if (repairedBytes > 0) fs.ftruncateSync(fd, size - repairedBytes);
-  if (lastNewline < 0) return { lastLine: undefined, repairedBytes };
-  return { lastLine: tail.toString('utf8', prevNewline + 1, lastNewline), repairedBytes };
 }

@@ -8,6 +8,12 @@ export function segmentName(activeName: string, firstSeq: number): string {
 
 const SEGMENT_SUFFIX = /\.(\d{12})$/;
 
+/** The first seq a segment file's name gives, or undefined when the name is not a segment's. */
+export function segmentFirstSeq(file: string): number | undefined {
+  const match = SEGMENT_SUFFIX.exec(file);
+  return match ? Number(match[1]) : undefined;
+}
+
 export interface Segment {
   path: string;
   firstSeq: number;
@@ -56,4 +62,43 @@ export function readTail(path: string): string | undefined {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Moves the active file to the segment named by its first seq, never over an existing file: a
+ * hard link fails with EEXIST where `rename` would silently replace (POSIX rename(2)), so an
+ * older segment can never be lost. Where hard links are not supported, an existence check under
+ * the writer lock stands in. Throws when the name is taken; the caller fails closed.
+ */
+export function moveToSegment(activePath: string, firstSeq: number): string {
+  const target = join(dirname(activePath), segmentName(basename(activePath), firstSeq));
+  try {
+    fs.linkSync(activePath, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new Error(`rotation refused: ${target} already exists`);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
+    if (fs.existsSync(target)) throw new Error(`rotation refused: ${target} already exists`);
+    fs.renameSync(activePath, target);
+    return target;
+  }
+  fs.unlinkSync(activePath);
+  return target;
+}
+
+/**
+ * A crash between linking the active file to its segment and unlinking it leaves one file under
+ * both names. Finishes that rotation, so the records are not read twice.
+ */
+export function finishInterruptedRotation(activePath: string): void {
+  let active: fs.Stats;
+  try {
+    active = fs.statSync(activePath);
+  } catch {
+    return;
+  }
+  const newest = segmentsOf(activePath).at(-1);
+  if (!newest) return;
+  const segment = fs.statSync(newest.path);
+  if (segment.ino === active.ino && segment.dev === active.dev) fs.unlinkSync(activePath);
 }

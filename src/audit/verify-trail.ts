@@ -3,6 +3,7 @@ import type { JSONWebKeySet } from 'jose';
 import { checkLine, genesisHash } from './chain.js';
 import { type CheckpointPayload, checkpointDigest, verifyCheckpoint } from './checkpoint.js';
 import { type AuditLine, checkpointFiles, readAuditLines } from './reader.js';
+import { segmentFirstSeq } from './segments.js';
 
 export type TrailProblemKind =
   | 'record_malformed'
@@ -10,6 +11,7 @@ export type TrailProblemKind =
   | 'records_missing'
   | 'record_reordered'
   | 'record_duplicated'
+  | 'record_forged'
   | 'link_broken'
   | 'chain_mismatch'
   | 'torn_line'
@@ -55,10 +57,26 @@ export interface AuditTrailReport {
   };
   /** Records after the newest valid checkpoint: not yet signed. */
   unsignedTail: number;
+  /**
+   * Could deleting the newest records be seen? Only against a trusted checkpoint kept outside the
+   * writer's reach: a log cut back together with its checkpoint file verifies otherwise.
+   */
+  truncation: { detectable: boolean; note: string };
   /** Things an auditor should know that are not integrity failures: unclean restarts, dropped markers. */
   notices: string[];
   problems: TrailProblem[];
 }
+
+interface Expectation {
+  hash: string;
+  label: string;
+  /** Signed at a rotation: a segment boundary, the only place retention may start the log. */
+  rotation: boolean;
+  lastTime: string | null;
+}
+
+const UNANCHORED =
+  'deletion of the newest records cannot be detected without a trusted checkpoint (--trusted-checkpoint): a log cut back together with its checkpoints to an older checkpoint verifies';
 
 export interface VerifyTrailOptions {
   /** Public keys (JWKS) checkpoints must be signed with. Without keys, checkpoints are not trusted. */
@@ -101,6 +119,7 @@ export async function verifyAuditTrail(
     lastTime: undefined,
     checkpoints: { total: 0, valid: 0, invalid: 0, kids: [], lastCoveredSeq: undefined },
     unsignedTail: 0,
+    truncation: { detectable: false, note: UNANCHORED },
     notices: [],
     problems: [],
   };
@@ -118,12 +137,19 @@ export async function verifyAuditTrail(
           .filter((file) => existsSync(file))
           .flatMap((file) => readFileSync(file, 'utf8').split('\n').filter(Boolean))
       : []);
-  const expectations = new Map<number, { hash: string; label: string }[]>();
-  const expect = (seq: number, hash: string, label: string) => {
+  const expectations = new Map<number, Expectation[]>();
+  const expect = (seq: number, hash: string, label: string, payload?: CheckpointPayload) => {
     const list = expectations.get(seq) ?? [];
-    list.push({ hash, label });
+    list.push({
+      hash,
+      label,
+      rotation: payload?.trigger === 'rotation',
+      lastTime: payload?.lastTime ?? null,
+    });
     expectations.set(seq, list);
   };
+  /** Ranges a signed fork marker says someone other than the writer stored. */
+  const forged: { fromSeq: number; toSeq: number; label: string; reported?: boolean }[] = [];
   let previous: { digest: string; payload: CheckpointPayload } | undefined;
   let newestCovered = -1;
   for (const [index, jws] of jwsList.entries()) {
@@ -162,12 +188,19 @@ export async function verifyAuditTrail(
     }
     if (ok) report.checkpoints.valid++;
     else report.checkpoints.invalid++;
-    if (payload.lastSeq >= 0) expect(payload.lastSeq, payload.lastHash, label);
+    if (payload.lastSeq >= 0) expect(payload.lastSeq, payload.lastHash, label, payload);
+    if (payload.fork) {
+      // The writer's signed word that these rows are not its own: they are pinned, and flagged.
+      forged.push({ ...payload.fork, label });
+      expect(payload.fork.toSeq, payload.fork.toHash, `${label} (fork marker)`);
+      newestCovered = Math.max(newestCovered, payload.fork.toSeq);
+    }
     newestCovered = Math.max(newestCovered, payload.lastSeq);
     previous = { digest: checkpointDigest(jws), payload };
   }
   if (jwsList.length > 0 && !options.keys)
     report.notices.push(`${jwsList.length} checkpoints present but not checked: no keys given`);
+  let trustedSeq: number | undefined;
   if (options.trustedCheckpoint) {
     const check = options.keys ? await verifyCheckpoint(options.trustedCheckpoint, options.keys) : undefined;
     if (!check?.ok) {
@@ -175,14 +208,24 @@ export async function verifyAuditTrail(
         kind: 'trusted_checkpoint',
         message: `trusted checkpoint INVALID: ${check ? check.message : 'no keys given to check it'}`,
       });
-    } else if (check.payload.lastSeq >= 0) {
-      expect(check.payload.lastSeq, check.payload.lastHash, 'trusted checkpoint');
-      newestCovered = Math.max(newestCovered, check.payload.lastSeq);
+    } else {
+      trustedSeq = check.payload.lastSeq;
+      report.truncation = {
+        detectable: true,
+        note: `newest records checked against the trusted checkpoint (seq ${trustedSeq}); records after it are not covered by it`,
+      };
+      if (trustedSeq >= 0) {
+        expect(trustedSeq, check.payload.lastHash, 'trusted checkpoint', check.payload);
+        newestCovered = Math.max(newestCovered, trustedSeq);
+      }
     }
   }
 
   let expectedSeq = 0;
   let prev: string | undefined;
+  /** The log starts after whole segments that retention removed at a signed rotation boundary. */
+  let retainedFrom: number | undefined;
+  let trustedSeen = false;
 
   /** Checks one line; returns false when verification must stop here (`stopAtFirstProblem`). */
   function inspect(entry: AuditLine): boolean {
@@ -223,12 +266,23 @@ export async function verifyAuditTrail(
       report.firstSeq = seq;
       expectedSeq = seq;
       prev = seq === 0 ? genesisHash(record.chain) : undefined;
-      // Retention removed the oldest segments: fine if a signed checkpoint vouches for where we start.
-      const anchor = seq > 0 ? expectations.get(seq - 1)?.find((e) => e.hash === record.prev) : undefined;
+      // Retention removes whole old segments only, each ending at a signed rotation checkpoint. So
+      // a log may start later than seq 0 only at line 1 of a segment named for that seq, linking to
+      // the hash a rotation checkpoint signed; a cut inside a file is deletion, not retention.
+      const segmentStart = entry.line === 1 && segmentFirstSeq(entry.file) === seq;
+      const anchor =
+        seq > 0 && segmentStart
+          ? expectations.get(seq - 1)?.find((e) => e.rotation && e.hash === record.prev)
+          : undefined;
       if (anchor) {
         prev = record.prev as string;
+        retainedFrom = seq;
+        const pinned =
+          trustedSeq !== undefined && trustedSeq < seq
+            ? `; the trusted checkpoint seq ${trustedSeq} lies in them`
+            : '';
         report.notices.push(
-          `log starts at seq ${seq}: seq 0..${seq - 1} were removed (retention); ${anchor.label} vouches for the start`,
+          `log starts at seq ${seq}: seq 0..${seq - 1} were removed (retention): whole segments, records up to ${anchor.lastTime ?? '?'}; ${anchor.label} vouches for the start${pinned}`,
         );
       } else if (seq !== 0) {
         problem({
@@ -296,6 +350,21 @@ export async function verifyAuditTrail(
       });
     }
     if (stop()) return false;
+    if (seq === trustedSeq) trustedSeen = true;
+    const fork = forged.find((range) => seq >= range.fromSeq && seq <= range.toSeq);
+    if (fork) {
+      report.records.invalid++;
+      if (!fork.reported) {
+        fork.reported = true;
+        problem({
+          ...found,
+          seq: fork.fromSeq,
+          seqTo: fork.toSeq,
+          kind: 'record_forged',
+          message: `seq ${fork.fromSeq}..${fork.toSeq} INVALID: forged: stored by someone other than the chain's writer (${fork.label} is a signed fork marker)`,
+        });
+      }
+    }
     for (const expected of expectations.get(seq) ?? []) {
       if (expected.hash !== record.hash) {
         problem({
@@ -339,6 +408,14 @@ export async function verifyAuditTrail(
       seq: lastSeq + 1,
       seqTo: newestCovered,
       message: `seq ${lastSeq + 1}..${newestCovered} INVALID: signed by a checkpoint but missing from the log (truncated)`,
+    });
+  }
+  const retained = retainedFrom !== undefined && trustedSeq !== undefined && trustedSeq < retainedFrom;
+  if (trustedSeq !== undefined && trustedSeq >= 0 && trustedSeq <= lastSeq && !trustedSeen && !retained) {
+    problem({
+      kind: 'trusted_checkpoint',
+      seq: trustedSeq,
+      message: `trusted checkpoint seq ${trustedSeq} INVALID: its record is missing from the log (deleted, not removed by retention)`,
     });
   }
   report.checkpoints.lastCoveredSeq = newestCovered >= 0 ? newestCovered : undefined;

@@ -24,8 +24,10 @@ export async function verify(source: CliSource, values: Values): Promise<number>
     ? readText(values['trusted-checkpoint'] as string).trim()
     : undefined;
   const progress = values.progress === true || process.stderr.isTTY;
+  const checkpoints = source.checkpoints ? await source.checkpoints() : undefined;
   const options = {
     ...(keys ? { keys: keys as never } : {}),
+    ...(checkpoints ? { checkpoints } : {}),
     ...(trusted ? { trustedCheckpoint: trusted } : {}),
     ...(progress
       ? { onProgress: (n: number) => process.stderr.write(`\r… ${n.toLocaleString('en')} records`) }
@@ -63,6 +65,7 @@ function describe(report: AuditTrailReport, where: string | undefined): string {
   }
   for (const problem of report.problems) out.push(`  ${problem.message}`);
   for (const notice of report.notices) out.push(`  Notice: ${notice}`);
+  out.push(`  ${report.truncation.detectable ? 'Tail' : 'Notice'}: ${report.truncation.note}`);
   if (report.records.total === 0)
     out.push('  Notice: the log holds no records; an empty log proves nothing by itself');
   if (report.checkpoints.total === 0 && report.records.total > 0) {

@@ -6,6 +6,8 @@ export interface CliSource {
   lines(): AsyncIterable<AuditLine>;
   /** For files: the path, so checkpoint files beside it are found. */
   path: string | undefined;
+  /** For PostgreSQL: the chain's signed checkpoints, from `<table>_cp`. */
+  checkpoints?: () => Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -18,7 +20,7 @@ export async function openSource(
   }
   // Loaded only here, so the file-only CLI never needs `pg`.
   const { default: pg } = await import('pg');
-  const { pgAuditLines, pgChains } = await import('../postgres/index.js');
+  const { pgAuditLines, pgChains, pgCheckpoints } = await import('../postgres/index.js');
   const pool = new pg.Pool({ connectionString: target, max: 2 });
   const table = options.table;
   let chain = options.chain;
@@ -45,6 +47,7 @@ export async function openSource(
   const selected = chain;
   return {
     lines: () => pgAuditLines(pool, { chain: selected, ...(table ? { table } : {}) }),
+    checkpoints: () => pgCheckpoints(pool, { chain: selected, ...(table ? { table } : {}) }),
     path: undefined,
     close: () => pool.end(),
   };

@@ -72,7 +72,28 @@ CREATE TRIGGER "${t}_no_update_delete" BEFORE UPDATE OR DELETE ON "${t}"
 DROP TRIGGER IF EXISTS "${t}_no_truncate" ON "${t}";
 CREATE TRIGGER "${t}_no_truncate" BEFORE TRUNCATE ON "${t}"
   FOR EACH STATEMENT EXECUTE FUNCTION "${t}_append_only"();
+
+CREATE TABLE IF NOT EXISTS "${t}_cp" (
+  chain     text        NOT NULL,
+  n         bigint      NOT NULL CHECK (n >= 0),
+  last_seq  bigint      NOT NULL,
+  trigger   text        NOT NULL,
+  issued_at timestamptz NOT NULL,
+  jws       text        NOT NULL,
+  CONSTRAINT "${t}_cp_pkey" PRIMARY KEY (chain, n)
+);
+DROP TRIGGER IF EXISTS "${t}_cp_no_update_delete" ON "${t}_cp";
+CREATE TRIGGER "${t}_cp_no_update_delete" BEFORE UPDATE OR DELETE ON "${t}_cp"
+  FOR EACH ROW EXECUTE FUNCTION "${t}_append_only"();
+DROP TRIGGER IF EXISTS "${t}_cp_no_truncate" ON "${t}_cp";
+CREATE TRIGGER "${t}_cp_no_truncate" BEFORE TRUNCATE ON "${t}_cp"
+  FOR EACH STATEMENT EXECUTE FUNCTION "${t}_append_only"();
 `;
+}
+
+/** Table of signed checkpoints beside an audit table: `<table>_cp`. */
+export function checkpointTable(table: string = DEFAULT_AUDIT_TABLE): string {
+  return `${auditIdentifier(table)}_cp`;
 }
 
 /**
@@ -101,6 +122,41 @@ $do$;
 REVOKE ALL ON TABLE "${t}" FROM PUBLIC;
 REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${t}" FROM "${r}";
 GRANT INSERT, SELECT ON TABLE "${t}" TO "${r}";
+REVOKE ALL ON TABLE "${t}_cp" FROM PUBLIC;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${t}_cp" FROM "${r}";
+GRANT SELECT ON TABLE "${t}_cp" TO "${r}";
+`;
+}
+
+/**
+ * SQL for the role that writes signed checkpoints into `<table>_cp` (INSERT and SELECT there,
+ * SELECT on the audit table). The records' insert-only role gets no INSERT on `<table>_cp`, so
+ * credentials that can append records cannot add checkpoints; give the sink's `checkpoint.pool`
+ * this role. Checkpoints are signed, so even this role cannot forge one, only fail to add it.
+ * Run as the table owner; idempotent.
+ *
+ * @example
+ * ```ts
+ * await admin.query(CHECKPOINT_ROLE_SQL('pipl_audit_checkpointer'));
+ * ```
+ */
+export function CHECKPOINT_ROLE_SQL(
+  role = 'pipl_audit_checkpointer',
+  table: string = DEFAULT_AUDIT_TABLE,
+): string {
+  const r = auditIdentifier(role, 'role');
+  const t = auditIdentifier(table);
+  return `DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '${r}') THEN
+    CREATE ROLE "${r}" NOLOGIN;
+  END IF;
+END
+$do$;
+REVOKE ALL ON TABLE "${t}_cp" FROM PUBLIC;
+REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${t}_cp" FROM "${r}";
+GRANT INSERT, SELECT ON TABLE "${t}_cp" TO "${r}";
+GRANT SELECT ON TABLE "${t}" TO "${r}";
 `;
 }
 

@@ -1,8 +1,10 @@
 import type { Pool } from 'pg';
 import { ChainHead } from '../audit/chain.js';
+import type { CheckpointPayload } from '../audit/checkpoint.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from '../audit/sink.js';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
+import { foreignRows, type PgCheckpointOptions, pgCheckpointer } from './checkpoints.js';
 import { auditIdentifier, DEFAULT_AUDIT_TABLE, migrateAuditTable } from './migration.js';
 
 export interface PostgresAuditSinkOptions {
@@ -34,8 +36,16 @@ export interface PostgresAuditSinkOptions {
    */
   writeTimeoutMs?: number;
   enforcer?: Partial<Enforcer>;
-  /** Called with each database error (failed writes, conflicts), e.g. to log or alert. */
+  /** Called with each database error (failed writes, conflicts, fork markers, shipping), e.g. to log or alert. */
   onError?: (error: Error) => void;
+  /**
+   * Signed checkpoints in `<table>_cp` (see `CHECKPOINT_ROLE_SQL`), the same JWS as the file sink
+   * writes. With them, a chain conflict (rows someone else appended to this chain) is survived:
+   * the sink signs a fork marker naming the foreign rows, calls `onError`, re-seals its pending
+   * records after them and carries on; verification flags the foreign rows as forged. Without
+   * them a conflict stops the sink (503) until restart.
+   */
+  checkpoint?: PgCheckpointOptions;
 }
 
 interface Waiter {
@@ -57,6 +67,8 @@ interface Row {
 
 interface Entry {
   row: Row;
+  /** Kept so the record can be sealed again after a fork (same event, same time). */
+  event: AuditEvent;
   waiter?: Waiter;
 }
 
@@ -105,7 +117,15 @@ export async function postgresAuditSink(options: PostgresAuditSinkOptions): Prom
   const retryMs = options.retryMs ?? 1000;
   const writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
   const enforcer: Enforcer = { ...defaultEnforcer(), ...options.enforcer };
-  const onError = options.onError ?? (() => {});
+  const onError = (error: Error) => {
+    try {
+      options.onError?.(error);
+    } catch {
+      // A throwing error hook must not break the write loop.
+    }
+  };
+  const cp = options.checkpoint;
+  const cpEveryRecords = cp?.everyRecords ?? 1000;
   if (!(maxRecords > 0) || !(maxBatch > 0) || !(retryMs >= 0)) {
     throw new PiplConfigError(
       'postgresAuditSink: maxQueueRecords and maxBatchRecords must be > 0, retryMs ≥ 0',
@@ -171,8 +191,13 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
 
   // Start: continue this chain from its last row and record the (re)start.
   let head: ChainHead;
+  /** Seq and hash of the newest row this writer has stored: the position checkpoints sign. */
+  let writtenSeq = -1;
+  let writtenHash = '';
+  const checkpointer = cp ? pgCheckpointer(cp, { pool, table, chain }, onError) : undefined;
   try {
     if (options.migrate) await migrateAuditTable(pool, table);
+    await checkpointer?.start();
     const { rows } = await pool.query<{ seq_text: string; hash: string; type: string }>(
       `SELECT seq::text AS seq_text, hash, type FROM "${table}" WHERE chain = $1 ORDER BY seq DESC LIMIT 1`,
       [chain],
@@ -185,6 +210,8 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
       enforcer,
     });
     await insert([rowOf(start.record, start.line)]);
+    writtenSeq = start.record.seq;
+    writtenHash = start.record.hash;
   } catch (error) {
     if (ownPool) await pool.end().catch(() => {});
     if (error instanceof PiplConfigError) throw error;
@@ -210,6 +237,12 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
   let retryTimer: NodeJS.Timeout | undefined;
   let recovering: Promise<void> | undefined;
   const drops = new DropCounter();
+  let sinceCheckpoint = 0;
+  let firstTime: string | null = null;
+  let lastTime: string | null = null;
+  let checkpointDue: CheckpointPayload['trigger'] | undefined;
+  /** When recent forks happened: many in a short time means a second live writer, not one forgery. */
+  const forkTimes: number[] = [];
 
   const unavailable = (why: string) => new PiplGuardError('audit_unavailable', why);
 
@@ -222,13 +255,18 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
   async function drain() {
     scheduled = false;
     writing = true;
-    while (!failure && (inflight || queue.length > 0)) {
-      if (!inflight) inflight = queue.splice(0, maxBatch);
-      const batch = inflight;
+    while (!failure && (inflight || queue.length > 0 || checkpointDue)) {
       try {
-        await insert(batch.map((entry) => entry.row));
-        inflight = undefined;
-        for (const entry of batch) entry.waiter?.resolve();
+        // A due checkpoint goes first, so steady load cannot postpone it for ever.
+        if (checkpointDue && !inflight) {
+          const trigger = checkpointDue;
+          checkpointDue = undefined;
+          await checkpointNow(trigger);
+        } else {
+          inflight ??= queue.splice(0, maxBatch);
+          await writeInflight();
+          if (cp && sinceCheckpoint >= cpEveryRecords) checkpointDue = 'records';
+        }
       } catch (error) {
         fail(error as Error);
       }
@@ -241,10 +279,115 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
     }
   }
 
+  /**
+   * Inserts the in-flight batch. On a chain conflict (with checkpoints configured): signs a fork
+   * marker, re-seals everything pending after the foreign rows and inserts again, so a decision
+   * answered before the conflict is still stored and later requests are not refused.
+   */
+  async function writeInflight(): Promise<void> {
+    for (;;) {
+      const batch = inflight as Entry[];
+      try {
+        await insert(batch.map((entry) => entry.row));
+      } catch (error) {
+        if (!(error instanceof ChainConflictError) || !checkpointer || tooManyForks()) throw error;
+        await fork();
+        continue;
+      }
+      inflight = undefined;
+      const last = batch.at(-1)?.row as Row;
+      writtenSeq = last.seq;
+      writtenHash = last.hash;
+      sinceCheckpoint += batch.length;
+      firstTime ??= batch[0]?.row.time ?? null;
+      lastTime = last.time;
+      for (const entry of batch) entry.waiter?.resolve();
+      return;
+    }
+  }
+
+  function tooManyForks(): boolean {
+    const now = Date.now();
+    while (forkTimes.length > 0 && now - (forkTimes[0] as number) > 60_000) forkTimes.shift();
+    return forkTimes.length >= 3;
+  }
+
+  /**
+   * Someone else stored rows in this chain after our last one. Records a signed fork marker naming
+   * them (it must be stored before we build on them: without it they would verify as ours), raises
+   * the alarm, then continues the chain after them: every pending record is sealed again, in order,
+   * with its original time. Our own rows before the fork are untouched.
+   */
+  async function fork(): Promise<void> {
+    const foreign = await withTimeout(
+      foreignRows(pool, table, chain, writtenSeq),
+      writeTimeoutMs,
+      'audit SELECT',
+    );
+    if (!foreign) return; // gone (cannot happen with append-only triggers): just try again
+    forkTimes.push(Date.now());
+    await withTimeout(
+      (checkpointer as NonNullable<typeof checkpointer>).issue({
+        lastSeq: writtenSeq,
+        lastHash: writtenHash,
+        firstTime,
+        lastTime,
+        trigger: 'fork',
+        fork: foreign,
+      }),
+      writeTimeoutMs,
+      'audit fork marker',
+    );
+    onError(new ChainConflictError(chain, table, foreign));
+    head = new ChainHead(chain, foreign.toSeq + 1, foreign.toHash);
+    for (const entry of [...(inflight ?? []), ...queue]) {
+      const { record, line } = head.seal(entry.event, Date.parse(entry.row.time));
+      entry.row = rowOf(record, line);
+    }
+    writtenSeq = foreign.toSeq;
+    writtenHash = foreign.toHash;
+    sinceCheckpoint = 0;
+    firstTime = null;
+  }
+
+  /** Signs what is stored. Foreign rows after it are first recorded as a fork. */
+  async function checkpointNow(trigger: CheckpointPayload['trigger']): Promise<void> {
+    if (!checkpointer) return;
+    try {
+      if (await withTimeout(foreignRows(pool, table, chain, writtenSeq), writeTimeoutMs, 'audit SELECT')) {
+        if (tooManyForks()) throw new ChainConflictError(chain, table);
+        await fork();
+      }
+      await withTimeout(
+        checkpointer.issue({ lastSeq: writtenSeq, lastHash: writtenHash, firstTime, lastTime, trigger }),
+        writeTimeoutMs,
+        'audit checkpoint',
+      );
+      sinceCheckpoint = 0;
+      firstTime = null;
+    } catch (error) {
+      if (error instanceof ChainConflictError) throw error;
+      // The records are stored; only their signature is late. Announce it and try at the next one.
+      onError(new Error(`audit checkpoint not stored: ${(error as Error).message}`));
+    }
+  }
+
   function fail(error: Error) {
     failure = error;
     if (error instanceof ChainConflictError) fatal = true;
     onError(error);
+    if (fatal) {
+      // Without a signing key no fork marker can be recorded: buffered records (already answered)
+      // that were waiting cannot be stored. Say how many, so the hole is known.
+      const buffered = [...(inflight ?? []), ...queue].filter((entry) => !entry.waiter).length;
+      if (buffered > 0) {
+        onError(
+          new Error(
+            `${buffered} buffered audit record(s) of chain "${chain}" cannot be stored after the chain conflict`,
+          ),
+        );
+      }
+    }
     const lost = unavailable(fatal ? error.message : 'The audit log write failed');
     for (const entry of [...(inflight ?? []), ...queue]) {
       entry.waiter?.reject(lost);
@@ -269,12 +412,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
     recovering = (async () => {
       if (fatal || !failure) return;
       try {
-        const batch = inflight;
-        if (batch) {
-          await insert(batch.map((entry) => entry.row));
-          inflight = undefined;
-          for (const entry of batch) entry.waiter?.resolve();
-        }
+        if (inflight) await writeInflight();
         failure = undefined;
         if (drops.pending) seal(drops.take(enforcer));
         schedule();
@@ -289,7 +427,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
 
   function seal(event: AuditEvent, waiter?: Waiter) {
     const { record, line } = head.seal(event);
-    const entry: Entry = { row: rowOf(record, line) };
+    const entry: Entry = { row: rowOf(record, line), event };
     if (waiter) entry.waiter = waiter;
     queue.push(entry);
   }
@@ -302,6 +440,16 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
 
   function failureMessage(): string {
     return fatal && failure ? failure.message : 'The audit log cannot be written; retrying';
+  }
+
+  let cpTimer: NodeJS.Timeout | undefined;
+  if (checkpointer) {
+    cpTimer = setInterval(() => {
+      if (failure || closed) return;
+      checkpointDue ??= 'interval';
+      schedule();
+    }, cp?.everyMs ?? 60_000);
+    cpTimer.unref();
   }
 
   return {
@@ -347,7 +495,10 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
           seal({ type: 'writer_stop', enforcer });
           schedule();
           await flush();
+          await checkpointNow('close');
         } finally {
+          clearInterval(cpTimer);
+          await checkpointer?.stop();
           if (ownPool) await pool.end().catch(() => {});
         }
       })();
@@ -359,9 +510,11 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
 /** Another writer has extended this chain: the stored rows at our seqs carry other hashes. */
 class ChainConflictError extends Error {
   readonly code = 'chain_conflict';
-  constructor(chain: string, table: string) {
+  constructor(chain: string, table: string, foreign?: { fromSeq: number; toSeq: number }) {
     super(
-      `Audit chain "${chain}" in table ${table} holds records this writer did not write: another writer uses the same chain name`,
+      foreign
+        ? `Audit chain "${chain}" in table ${table}: seq ${foreign.fromSeq}..${foreign.toSeq} were not written by this writer (forged, or another writer uses the same chain name); signed fork marker recorded, writing continues after them`
+        : `Audit chain "${chain}" in table ${table} holds records this writer did not write: another writer uses the same chain name`,
     );
     this.name = 'ChainConflictError';
   }
