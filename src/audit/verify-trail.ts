@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { checkLine, genesisHash } from './chain.js';
 import { type CheckpointPayload, checkpointDigest, verifyCheckpoint } from './checkpoint.js';
-import { type AuditLine, checkpointFiles, readAuditLines } from './reader.js';
+import { type AuditLine, lineProblem, readAuditLines, readCheckpointLines } from './reader.js';
 
 export type TrailProblemKind =
   | 'record_malformed'
@@ -112,12 +111,7 @@ export async function verifyAuditTrail(
 
   // Checkpoints first: which seqs must carry which hash.
   const jwsList =
-    options.checkpoints ??
-    (typeof source === 'string'
-      ? checkpointFiles(source)
-          .filter((file) => existsSync(file))
-          .flatMap((file) => readFileSync(file, 'utf8').split('\n').filter(Boolean))
-      : []);
+    options.checkpoints ?? (typeof source === 'string' ? await readCheckpointLines(source) : []);
   const expectations = new Map<number, { hash: string; label: string }[]>();
   const expect = (seq: number, hash: string, label: string) => {
     const list = expectations.get(seq) ?? [];
@@ -195,6 +189,14 @@ export async function verifyAuditTrail(
         kind: 'torn_line',
         message: `${at} INVALID: incomplete final line (torn write or cut file)`,
       });
+      return !stop();
+    }
+    // Bytes that are not UTF-8, an over-long or absurdly nested line: a bad record, reported.
+    const unreadable = lineProblem(entry);
+    if (unreadable !== undefined) {
+      report.records.total++;
+      report.records.invalid++;
+      problem({ ...where, kind: 'record_malformed', message: `${at} INVALID: ${unreadable}` });
       return !stop();
     }
     let parsed: unknown;
