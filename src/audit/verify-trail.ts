@@ -123,7 +123,14 @@ export async function verifyAuditTrail(
   for (const [index, jws] of jwsList.entries()) {
     report.checkpoints.total++;
     const label = `checkpoint #${index + 1}`;
-    if (!options.keys) continue;
+    if (!options.keys) {
+      // Unchecked without keys, but a line that is not even a compact JWS is damage, not a checkpoint.
+      if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(jws)) {
+        report.checkpoints.invalid++;
+        problem({ kind: 'checkpoint_malformed', message: `${label} INVALID: not a compact JWS` });
+      }
+      continue;
+    }
     const check = await verifyCheckpoint(jws, options.keys);
     if (!check.ok) {
       report.checkpoints.invalid++;
