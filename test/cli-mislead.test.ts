@@ -31,7 +31,7 @@ function decision(instance: string, n: number): DecisionEvent {
     method: 'GET',
     route: health ? '/患者/:id/病历' : '/orders/:id',
     purpose: health ? 'health.records' : 'order.fulfilment',
-    categories: health ? ['medical_health'] : ['contact'],
+    categories: health ? ['medical_health'] : ['contact', 'loyalty_points'],
     operation: n === 5 ? 'provide' : 'use',
     basis: health ? 'consent' : 'contract',
     consent: health ? { id: `c-${n}`, noticeVersion: 1 } : null,
@@ -133,13 +133,37 @@ describe('every filter is honoured or refused', { timeout: 180_000 }, () => {
     expect(verify.code).toBe(2);
     expect(verify.stderr).toMatch(/takes no filter \(--purpose\)/);
   });
+
+  it('stats prints the filters it applied and times in --tz; a misspelt option is a usage error', async () => {
+    const [text, verify, misspelt] = await Promise.all([
+      cli([
+        'audit',
+        'stats',
+        instances,
+        '--purpose',
+        'health.records',
+        '--decision',
+        'deny',
+        '--tz',
+        'Asia/Shanghai',
+      ]),
+      cli(['audit', 'verify', join(instances, 'api-1.jsonl'), '--tz', 'Asia/Shanghai']),
+      cli(['audit', 'query', instances, '--purpse', 'health.records']),
+    ]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^\d+ decisions in \d+ records \(2026-11-01 08:00:\d\d\.\d{3} \+08:00 to /);
+    expect(text.stdout).toMatch(/^Filters: purpose=health\.records decision=deny$/m);
+    expect(verify.stdout).toMatch(/\(2026-11-01 08:00:01\.000 \+08:00 to 2026-11-01 08:00:12\.000 \+08:00\)/);
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr).toMatch(/Unknown option '--purpse'/);
+  });
 });
 
 describe('a filter value no record could match is a usage error listing the known values', {
   timeout: 180_000,
 }, () => {
   it('for purposes (from the log, or from --policy), categories and reasons', async () => {
-    const [purpose, statsPurpose, category, reason, inPolicy, notInPolicy] = await Promise.all([
+    const [purpose, statsPurpose, category, reason, inPolicy, notInPolicy, custom] = await Promise.all([
       cli(['audit', 'query', instances, '--purpose', 'health.record']),
       cli(['audit', 'stats', instances, '--purpose', 'health.record']),
       cli(['audit', 'query', instances, '--category', 'medical']),
@@ -156,6 +180,8 @@ describe('a filter value no record could match is a usage error listing the know
         'jsonl',
       ]),
       cli(['audit', 'query', instances, '--purpose', 'health.record', '--policy', policyModule]),
+      // Not built in, but in the log: a category of the application's policy.
+      cli(['audit', 'query', instances, '--category', 'loyalty_points', '--format', 'jsonl']),
     ]);
     for (const run of [purpose, statsPurpose]) {
       expect(run.code).toBe(2);
@@ -164,6 +190,8 @@ describe('a filter value no record could match is a usage error listing the know
       );
       expect(run.stdout).toBe('');
     }
+    expect(custom.code).toBe(0);
+    expect(custom.stdout.trim().split('\n')).toHaveLength(expected.total / 2);
     expect(category.code).toBe(2);
     expect(category.stderr).toMatch(/--category medical is not a known category; built in: .*medical_health/);
     expect(reason.code).toBe(2);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OCSF_API_ACTIVITIES, toOcsf } from '../../src/audit/export.js';
+import { OCSF_ACTIVITY_BY_OPERATION, OCSF_API_ACTIVITIES, toOcsf } from '../../src/audit/export.js';
 import type { AuditRecord, DecisionEvent } from '../../src/audit/record.js';
 import { OPERATIONS } from '../../src/taxonomy/taxonomy.js';
 
@@ -63,6 +63,10 @@ describe('OCSF API Activity mapping', () => {
       expect(event.api).toMatchObject({ operation });
     },
   );
+
+  it('maps entrust (Art. 21) to Read as well', () => {
+    expect(OCSF_ACTIVITY_BY_OPERATION.entrust).toBe(2);
+  });
 
   it('an operation it does not know (a crafted record) is Other, never a prototype member', () => {
     expect(toOcsf(record('toString'))).toMatchObject({
