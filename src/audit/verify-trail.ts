@@ -70,6 +70,8 @@ export interface VerifyTrailOptions {
   maxProblems?: number;
   /** Stop at the first problem in the records (what `verifyAuditLog` reports). */
   stopAtFirstProblem?: boolean;
+  /** Longest line taken as a record, in bytes (default 1 MiB); longer lines are bad records. */
+  maxLineBytes?: number;
   /** Called every 100k records with the count, for progress on long runs. */
   onProgress?: (records: number) => void;
 }
@@ -199,7 +201,7 @@ export async function verifyAuditTrail(
       return !stop();
     }
     // Bytes that are not UTF-8, an over-long or absurdly nested line: a bad record, reported.
-    const unreadable = lineProblem(entry);
+    const unreadable = lineProblem(entry, options.maxLineBytes);
     if (unreadable !== undefined) {
       report.records.total++;
       report.records.invalid++;
@@ -337,7 +339,8 @@ export async function verifyAuditTrail(
     return !stop();
   }
 
-  const lines = typeof source === 'string' ? readAuditLines(source) : source;
+  const lines =
+    typeof source === 'string' ? readAuditLines(source, { maxLineBytes: options.maxLineBytes }) : source;
   for await (const entry of lines) {
     if (!inspect(entry)) return report;
   }

@@ -76,6 +76,7 @@ async function run(args: string[]): Promise<number> {
         t.file === undefined ? source.lines(limit) : readAuditLines(t.file, { maxLineBytes: limit }),
         {
           checkpoints: t.file === undefined ? [] : await readCheckpointLines(t.file),
+          maxLineBytes: limit,
           ...(keys ? { keys } : {}),
           ...(t.trusted ? { trustedCheckpoint: t.trusted } : {}),
           ...(progress
