@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainHead } from '../src/audit/chain.js';
 import type { DecisionEvent } from '../src/audit/record.js';
 import { verifyAuditLog } from '../src/audit/verify.js';
@@ -45,6 +45,8 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'pipl-crafted-'));
 });
+// The 64 MB line takes real disk space.
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const ESC = '\u001b';
 const RLO = '\u202e';
