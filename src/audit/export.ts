@@ -1,12 +1,33 @@
 import type { AuditRecord, DecisionEvent } from './record.js';
 
-/** OCSF API Activity activity ids, from our Art. 4 operation. */
-const OCSF_ACTIVITY: Record<string, { id: number; name: string }> = {
-  collect: { id: 1, name: 'Create' },
-  store: { id: 1, name: 'Create' },
-  use: { id: 2, name: 'Read' },
-  process: { id: 3, name: 'Update' },
-  delete: { id: 4, name: 'Delete' },
+/** `activity_id` values of OCSF API Activity (class 6003) and their captions, from the OCSF 1.3 schema. */
+export const OCSF_API_ACTIVITIES = {
+  0: 'Unknown',
+  1: 'Create',
+  2: 'Read',
+  3: 'Update',
+  4: 'Delete',
+  99: 'Other',
+} as const;
+
+/**
+ * OCSF API Activity ids for each processing operation (PIPL Art. 4, plus `cross_border`,
+ * Art. 38–39, and `entrust`, Art. 21). API Activity describes what the call does to the resource:
+ * collecting and storing create personal information, processing (加工) changes it, deleting
+ * deletes it; using it, and transmitting, providing, disclosing, entrusting or transferring it
+ * abroad all read it out of the system. The PIPL operation itself stays in `api.operation`.
+ */
+export const OCSF_ACTIVITY_BY_OPERATION: Readonly<Record<string, keyof typeof OCSF_API_ACTIVITIES>> = {
+  collect: 1,
+  store: 1,
+  use: 2,
+  process: 3,
+  transmit: 2,
+  provide: 2,
+  disclose: 2,
+  delete: 4,
+  cross_border: 2,
+  entrust: 2,
 };
 
 /**
@@ -15,7 +36,10 @@ const OCSF_ACTIVITY: Record<string, { id: number; name: string }> = {
  * data subject, so those go under `unmapped.pipl`.
  */
 export function toOcsf(record: AuditRecord & DecisionEvent): Record<string, unknown> {
-  const activity = OCSF_ACTIVITY[record.operation] ?? { id: 99, name: 'Other' };
+  const id = Object.hasOwn(OCSF_ACTIVITY_BY_OPERATION, record.operation)
+    ? (OCSF_ACTIVITY_BY_OPERATION[record.operation] as keyof typeof OCSF_API_ACTIVITIES)
+    : 99;
+  const activity = { id, name: OCSF_API_ACTIVITIES[id] };
   const allowed = record.decision !== 'deny';
   return {
     class_uid: 6003,

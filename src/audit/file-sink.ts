@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { ChainHead } from './chain.js';
+import { defaultChainName } from './chain-name.js';
 import {
   type CheckpointPayload,
   type CheckpointSigner,
@@ -21,7 +22,10 @@ import { acquireWriterLock } from './writer-lock.js';
 export interface FileAuditSinkOptions {
   /** Active JSON-lines file; created (with its directory) when missing. Rotated segments sit beside it. */
   path: string;
-  /** Chain name recorded in every record (default `pipl-guard`). One writer per chain. */
+  /**
+   * Chain name recorded in every record. One writer per chain. Default: the chain the log already
+   * has, else `<hostname>-<random hex>` (distinct per instance); name it yourself for stable names.
+   */
   chain?: string;
   /** Refuse new records (fail closed, 503) when this many are waiting to be written (default 10000). */
   maxQueueRecords?: number;
@@ -86,7 +90,7 @@ interface Waiter {
  * ```
  */
 export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
-  const chain = options.chain ?? 'pipl-guard';
+  const chain = options.chain ?? defaultChainName(options.path);
   const maxRecords = options.maxQueueRecords ?? 10_000;
   const maxBytes = options.maxQueueBytes ?? 16 * 1024 * 1024;
   const retryMs = options.retryMs ?? 1000;

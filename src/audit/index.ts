@@ -14,8 +14,21 @@ export {
 } from './checkpoint.js';
 export { CSV_COLUMNS, toCsvRow, toOcsf } from './export.js';
 export { createPseudonymizer } from './pseudonymize.js';
-export { type AuditQuery, type AuditStats, auditStats, queryAudit } from './query.js';
-export { type AuditLine, checkpointFiles, logFiles, readAuditLines } from './reader.js';
+export {
+  type AuditQuery,
+  type AuditStats,
+  auditStats,
+  type QueryReadOptions,
+  queryAudit,
+  type UnreadableLine,
+} from './query.js';
+export {
+  type AuditLine,
+  checkpointFiles,
+  logFiles,
+  type ReadLinesOptions,
+  readAuditLines,
+} from './reader.js';
 export {
   AUDIT_SCHEMA_VERSION,
   type AuditEvent,
@@ -27,6 +40,7 @@ export {
   type WriterStartEvent,
   type WriterStopEvent,
 } from './record.js';
+export { subjectKeyId } from './subject-key-id.js';
 export {
   type AuditProblem,
   type AuditProblemKind,

@@ -1,6 +1,6 @@
-import type { AuditLine } from './reader.js';
-import { readAuditLines } from './reader.js';
+import { type AuditLine, lineProblem, type ReadLinesOptions, readTimeline } from './reader.js';
 import type { AuditRecord, DecisionEvent } from './record.js';
+import { recordShapeProblem } from './record-check.js';
 
 /** Filters for {@link queryAudit}. All given filters must match. */
 export interface AuditQuery {
@@ -16,13 +16,34 @@ export interface AuditQuery {
   reason?: string;
   actor?: string;
   route?: string;
+  /** Chain (instance log) to read, when a directory holds several. */
+  chain?: string;
   /** Record types to return (default: all). */
   types?: readonly AuditRecord['type'][];
 }
 
+/** A line {@link queryAudit} could not read as a record. */
+export interface UnreadableLine {
+  file: string;
+  line: number;
+  message: string;
+  /** The final line of a file without its newline: a write in progress, or a torn one. */
+  torn: boolean;
+}
+
+/** How {@link queryAudit} reads, and what it tells its caller besides the matches. */
+export interface QueryReadOptions extends ReadLinesOptions {
+  /** Called for each line that is not a well-formed record; it is skipped. */
+  onUnreadable?: (line: UnreadableLine) => void;
+  /** Called with every well-formed record, matching or not, before the filters apply. */
+  observe?: (record: AuditRecord) => void;
+}
+
 /**
- * Streams the records of an audit log (all segments) that match the filters. Integrity is not
- * checked here; run `verifyAuditTrail` for that. Malformed lines are skipped.
+ * Streams the records of an audit log that match the filters: a file (all segments) or a
+ * directory (every instance's log, merged by time). Integrity is not checked here; run
+ * `verifyAuditTrail` for that. Lines that are not well-formed records (bad JSON or UTF-8, too long
+ * or deeply nested, fields of the wrong type) are skipped and handed to `onUnreadable`.
  *
  * @example
  * ```ts
@@ -34,6 +55,7 @@ export interface AuditQuery {
 export async function* queryAudit(
   source: string | AsyncIterable<AuditLine>,
   query: AuditQuery = {},
+  options: QueryReadOptions = {},
 ): AsyncGenerator<AuditRecord> {
   const from = query.from === undefined ? undefined : new Date(query.from).toISOString();
   const to = query.to === undefined ? undefined : new Date(query.to).toISOString();
@@ -46,20 +68,38 @@ export async function* queryAudit(
     query.reason !== undefined ||
     query.actor !== undefined ||
     query.route !== undefined;
-  const lines = typeof source === 'string' ? readAuditLines(source) : source;
-  for await (const { text, torn } of lines) {
-    if (torn) continue;
-    let record: AuditRecord;
-    try {
-      record = JSON.parse(text);
-    } catch {
+  const lines = typeof source === 'string' ? readTimeline(source, options) : source;
+  const unreadable = (entry: AuditLine, message: string) =>
+    options.onUnreadable?.({ file: entry.file, line: entry.line, message, torn: entry.torn });
+  for await (const entry of lines) {
+    if (entry.torn) {
+      unreadable(entry, 'incomplete final line (a write in progress, or torn)');
       continue;
     }
-    if (typeof record !== 'object' || record === null || typeof record.time !== 'string') continue;
+    const problem = lineProblem(entry, options.maxLineBytes);
+    if (problem !== undefined) {
+      unreadable(entry, problem);
+      continue;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(entry.text);
+    } catch {
+      unreadable(entry, 'not JSON');
+      continue;
+    }
+    const shape = recordShapeProblem(parsed);
+    if (shape !== undefined) {
+      unreadable(entry, `not an audit record: ${shape}`);
+      continue;
+    }
+    const record = parsed as AuditRecord;
+    options.observe?.(record);
     // Times are RFC 3339 UTC with fixed width, so string order is time order.
     if (from !== undefined && record.time < from) continue;
     if (to !== undefined && record.time >= to) continue;
     if (types && !types.has(record.type)) continue;
+    if (query.chain !== undefined && record.chain !== query.chain) continue;
     if (decisionFilters) {
       if (record.type !== 'decision' && record.type !== 'outcome') continue;
       if (query.purpose !== undefined && record.purpose !== query.purpose) continue;

@@ -45,7 +45,8 @@ export interface DecisionEvent {
   cause?: ReasonCode;
   /** Status the guard answered with (denials) or 200 when the handler was let through. */
   status: number;
-  enforcer: { service: string; instance: string; version: string };
+  /** `subjectKeyId`: fingerprint of the key that pseudonymised `subject` (see `subjectKeyId()`). */
+  enforcer: { service: string; instance: string; version: string; subjectKeyId?: string };
 }
 
 /** Written when a writer opens a chain; notes whether the previous writer shut down cleanly. */

@@ -35,6 +35,8 @@ export interface Enforcer {
   service: string;
   instance: string;
   version: string;
+  /** Fingerprint of the subject key (`subjectKeyId()`), on records of a guard that pseudonymises. */
+  subjectKeyId?: string;
 }
 
 export function defaultEnforcer(service = 'pipl-guard', instance?: string): Enforcer {

@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { checkLine, genesisHash } from './chain.js';
 import { type CheckpointPayload, checkpointDigest, verifyCheckpoint } from './checkpoint.js';
-import { type AuditLine, checkpointFiles, readAuditLines } from './reader.js';
+import { type AuditLine, lineProblem, readAuditLines, readCheckpointLines } from './reader.js';
 import { segmentFirstSeq } from './segments.js';
 
 export type TrailProblemKind =
@@ -89,6 +88,8 @@ export interface VerifyTrailOptions {
   maxProblems?: number;
   /** Stop at the first problem in the records (what `verifyAuditLog` reports). */
   stopAtFirstProblem?: boolean;
+  /** Longest line taken as a record, in bytes (default 1 MiB); longer lines are bad records. */
+  maxLineBytes?: number;
   /** Called every 100k records with the count, for progress on long runs. */
   onProgress?: (records: number) => void;
 }
@@ -131,12 +132,7 @@ export async function verifyAuditTrail(
 
   // Checkpoints first: which seqs must carry which hash.
   const jwsList =
-    options.checkpoints ??
-    (typeof source === 'string'
-      ? checkpointFiles(source)
-          .filter((file) => existsSync(file))
-          .flatMap((file) => readFileSync(file, 'utf8').split('\n').filter(Boolean))
-      : []);
+    options.checkpoints ?? (typeof source === 'string' ? await readCheckpointLines(source) : []);
   const expectations = new Map<number, Expectation[]>();
   const expect = (seq: number, hash: string, label: string, payload?: CheckpointPayload) => {
     const list = expectations.get(seq) ?? [];
@@ -155,7 +151,14 @@ export async function verifyAuditTrail(
   for (const [index, jws] of jwsList.entries()) {
     report.checkpoints.total++;
     const label = `checkpoint #${index + 1}`;
-    if (!options.keys) continue;
+    if (!options.keys) {
+      // Unchecked without keys, but a line that is not even a compact JWS is damage, not a checkpoint.
+      if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(jws)) {
+        report.checkpoints.invalid++;
+        problem({ kind: 'checkpoint_malformed', message: `${label} INVALID: not a compact JWS` });
+      }
+      continue;
+    }
     const check = await verifyCheckpoint(jws, options.keys);
     if (!check.ok) {
       report.checkpoints.invalid++;
@@ -238,6 +241,14 @@ export async function verifyAuditTrail(
         kind: 'torn_line',
         message: `${at} INVALID: incomplete final line (torn write or cut file)`,
       });
+      return !stop();
+    }
+    // Bytes that are not UTF-8, an over-long or absurdly nested line: a bad record, reported.
+    const unreadable = lineProblem(entry, options.maxLineBytes);
+    if (unreadable !== undefined) {
+      report.records.total++;
+      report.records.invalid++;
+      problem({ ...where, kind: 'record_malformed', message: `${at} INVALID: ${unreadable}` });
       return !stop();
     }
     let parsed: unknown;
@@ -397,7 +408,8 @@ export async function verifyAuditTrail(
     return !stop();
   }
 
-  const lines = typeof source === 'string' ? readAuditLines(source) : source;
+  const lines =
+    typeof source === 'string' ? readAuditLines(source, { maxLineBytes: options.maxLineBytes }) : source;
   for await (const entry of lines) {
     if (!inspect(entry)) return report;
   }

@@ -1,85 +1,55 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { VERSION } from '../version.js';
-import { query, stats, verify } from './audit.js';
-import { generateKeys } from './keys.js';
-import { openSource, UsageError } from './sources.js';
-import { inspectToken, issueToken } from './token.js';
+import { COMMANDS } from './commands.js';
+import { printable } from './output.js';
+import { UsageError } from './sources.js';
 
-const USAGE = `pipl-guard ${VERSION}: tools for PIPL audit logs and consent tokens
+const EXIT_CODES = 'Exit codes: 0 valid / done, 1 invalid log, 2 usage or key error.';
+const HELP = ['--help', '-h'];
+
+async function overview(group?: string): Promise<string> {
+  const lines: string[] = [];
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    if (group !== undefined && !name.startsWith(`${group} `)) continue;
+    lines.push(`  pipl-guard ${name.padEnd(14)} ${(await load()).summary}`);
+  }
+  return `pipl-guard ${VERSION}: tools for PIPL audit logs and consent tokens
 
 Usage:
-  pipl-guard audit verify <file|dir|postgres-url> [--keys jwks.json] [--trusted-checkpoint cp.jws] [--chain name] [--json]
-  pipl-guard audit query  <file|dir|postgres-url> [filters] [--format table|jsonl|csv|ocsf]
-  pipl-guard audit export <file|dir|postgres-url> [filters] [--format jsonl|csv|ocsf]   (query, JSON lines by default)
-  pipl-guard audit stats  <file|dir|postgres-url> [--from t] [--to t] [--json]
-  pipl-guard keys generate [--alg EdDSA|ES256] [--kid id]
-  pipl-guard token issue --key private.jwk --consent consent.json [--alg ES256] [--expires-in seconds]
-  pipl-guard token inspect <token>      (decodes only: nothing is verified)
+${lines.join('\n')}
 
-Filters (query):
-  --from <RFC 3339>  --to <RFC 3339>  --purpose <key>  --category <key>  --decision allow|deny|degrade
-  --reason <code>  --actor <id>  --route <pattern>  --type decision|outcome|...
-  --subject <clear id>   HMAC'd with the audit key from $PIPL_AUDIT_KEY (or --audit-key-file)
-  --subject-hmac <hmac-sha256:...>   an already pseudonymised id
-
-Exit codes: 0 valid / done, 1 invalid log, 2 usage or key error.
+Run \`pipl-guard <command> --help\` for a command's options (e.g. pipl-guard audit query --help).
+${EXIT_CODES}
 `;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [group, command, ...rest] = argv;
-  if (!group || group === '--help' || group === '-h' || group === 'help') {
-    process.stdout.write(USAGE);
+  if (!group || HELP.includes(group) || group === 'help') {
+    process.stdout.write(await overview());
     return group ? 0 : 2;
   }
   if (group === '--version') {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (group === 'keys' && command === 'generate') return generateKeys(rest);
-  if (group === 'token' && command === 'issue') return issueToken(rest);
-  if (group === 'token' && command === 'inspect') return inspectToken(rest);
-  if (group !== 'audit' || !command) throw new UsageError(`unknown command "${argv.join(' ')}"`);
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      keys: { type: 'string' },
-      'trusted-checkpoint': { type: 'string' },
-      chain: { type: 'string' },
-      table: { type: 'string' },
-      json: { type: 'boolean' },
-      format: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      purpose: { type: 'string' },
-      category: { type: 'string' },
-      decision: { type: 'string' },
-      reason: { type: 'string' },
-      actor: { type: 'string' },
-      route: { type: 'string' },
-      type: { type: 'string', multiple: true },
-      subject: { type: 'string' },
-      'subject-hmac': { type: 'string' },
-      'audit-key-file': { type: 'string' },
-      progress: { type: 'boolean' },
-    },
-  });
-  const target = positionals[0];
-  if (!target) throw new UsageError(`audit ${command} needs a log: a file, a directory or a postgres:// URL`);
-  const source = await openSource(target, {
-    ...(values.chain ? { chain: values.chain } : {}),
-    ...(values.table ? { table: values.table } : {}),
-  });
-  try {
-    if (command === 'verify') return await verify(source, values);
-    if (command === 'query') return await query(source, values);
-    if (command === 'export') return await query(source, { ...values, format: values.format ?? 'jsonl' });
-    if (command === 'stats') return await stats(source, values);
-    throw new UsageError(`unknown audit command "${command}"`);
-  } finally {
-    await source.close();
+  const groups = new Set(Object.keys(COMMANDS).map((name) => name.split(' ')[0]));
+  if (!groups.has(group)) throw new UsageError(`unknown command "${group}"`);
+  if (!command || HELP.includes(command)) {
+    process.stdout.write(await overview(group));
+    if (!command) throw new UsageError(`${group} needs a command`);
+    return 0;
   }
+  const load = COMMANDS[`${group} ${command}`];
+  if (!load) throw new UsageError(`unknown command "${group} ${command}"`);
+  const cli = await load();
+  // `--help` anywhere before a `--` separator: the command's usage, nothing run.
+  const end = rest.indexOf('--');
+  if ((end < 0 ? rest : rest.slice(0, end)).some((arg) => HELP.includes(arg))) {
+    process.stdout.write(cli.usage);
+    return 0;
+  }
+  return cli.run(rest);
 }
 
 // `pipl-guard audit query … | head`: the reader left, which is not an error.
@@ -96,8 +66,9 @@ main(process.argv.slice(2)).then(
     const usage =
       error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(
-      `pipl-guard: ${(error as Error).message}\n${usage ? 'Run `pipl-guard --help` for usage.\n' : ''}`,
+      `pipl-guard: ${printable((error as Error)?.message ?? String(error))}\n${usage ? 'Run `pipl-guard --help` for usage.\n' : ''}`,
     );
+    // Usage and key errors are 2; so is anything unforeseen, which must never read as "invalid log".
     process.exitCode = 2;
   },
 );

@@ -1,13 +1,17 @@
+import { statSync } from 'node:fs';
 import type { AuditLine } from '../audit/reader.js';
-import { readAuditLines } from '../audit/reader.js';
+import { readTimeline } from '../audit/reader.js';
 
 /** A log source named on the command line: a file, a directory, or a PostgreSQL URL. */
 export interface CliSource {
-  lines(): AsyncIterable<AuditLine>;
-  /** For files: the path, so checkpoint files beside it are found. */
+  /** The records as one timeline: a directory's instance logs are merged by time. */
+  lines(maxLineBytes: number): AsyncIterable<AuditLine>;
+  /** For files and directories: the path, so checkpoint files beside it are found. */
   path: string | undefined;
   /** For PostgreSQL: the chain's signed checkpoints, from `<table>_cp`. */
   checkpoints?: () => Promise<string[]>;
+  /** For a database: the chain selected. */
+  chain?: string;
   close(): Promise<void>;
 }
 
@@ -16,7 +20,17 @@ export async function openSource(
   options: { chain?: string; table?: string },
 ): Promise<CliSource> {
   if (!/^postgres(ql)?:\/\//.test(target)) {
-    return { lines: () => readAuditLines(target), path: target, close: async () => {} };
+    if (options.table !== undefined) throw new UsageError('--table only applies to a postgres:// source');
+    try {
+      statSync(target);
+    } catch (error) {
+      throw new UsageError(`cannot read ${target}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    return {
+      lines: (maxLineBytes) => readTimeline(target, { maxLineBytes }),
+      path: target,
+      close: async () => {},
+    };
   }
   // Loaded only here, so the file-only CLI never needs `pg`.
   const { default: pg } = await import('pg');
@@ -49,9 +63,10 @@ export async function openSource(
     lines: () => pgAuditLines(pool, { chain: selected, ...(table ? { table } : {}) }),
     checkpoints: () => pgCheckpoints(pool, { chain: selected, ...(table ? { table } : {}) }),
     path: undefined,
+    chain: selected,
     close: () => pool.end(),
   };
 }
 
-/** Bad arguments: exit code 2. */
+/** Bad arguments or keys: exit code 2. */
 export class UsageError extends Error {}

@@ -1,6 +1,7 @@
 import { createPseudonymizer } from '../audit/pseudonymize.js';
 import type { DecisionEvent, OutcomeEvent } from '../audit/record.js';
 import { type AuditSink, defaultEnforcer } from '../audit/sink.js';
+import { subjectKeyId } from '../audit/subject-key-id.js';
 import type { VerifiedConsent } from '../consent/claims.js';
 import type { Decision } from '../decide/decide.js';
 import type { Requirement } from '../policy/requirement.js';
@@ -29,7 +30,11 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
   const durability = audit.durable ?? 'sensitive';
   const recordOutcomes = audit.outcomes ?? true;
   // Frozen, so its canonical form is computed once for every record.
-  const enforcer = Object.freeze(defaultEnforcer(audit.service, audit.instance));
+  // With the key's fingerprint, a search with the wrong key is told so instead of finding nothing.
+  const enforcer = Object.freeze({
+    ...defaultEnforcer(audit.service, audit.instance),
+    ...(audit.subjectKey === false ? {} : { subjectKeyId: subjectKeyId(audit.subjectKey) }),
+  });
   const refusedAfterSealing: OutcomeEvent[] = [];
 
   function isDurable(requirement: Requirement, consent: VerifiedConsent | undefined): boolean {

@@ -821,14 +821,20 @@ describe('verifyAuditLog', () => {
     const result = await verifyAuditLog(path);
     expect(result.valid).toBe(false);
     expect(result.problem?.line).toBe(boundaryLine);
-    expect(result.problem?.kind).toBe('hash_mismatch');
+    // The edit broke a multi-byte character: invalid UTF-8 is a bad record, never decoded to U+FFFD.
+    expect(result.problem?.kind).toBe('malformed');
   });
 
   it('verifies what fileAuditSink writes, unicode included', async () => {
     const sink = openSink({ path });
     for (let i = 0; i < 10; i++) sink.append(decisionEvent(i, `/用户/${i}`));
     await sink.close();
-    expect(await verifyAuditLog(path)).toMatchObject({ valid: true, records: 12, chain: 'pipl-guard' });
+    // No chain named: `<hostname>-<8 hex>`, distinct per instance.
+    expect(await verifyAuditLog(path)).toMatchObject({
+      valid: true,
+      records: 12,
+      chain: expect.stringMatching(/^.+-[0-9a-f]{8}$/),
+    });
   });
 });
 
