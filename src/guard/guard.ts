@@ -4,10 +4,12 @@ import { createTokenExtractor } from '../consent/extract.js';
 import { memoryRevocationStore } from '../consent/revocation.js';
 import { type ConsentVerifier, createConsentVerifier } from '../consent/verify.js';
 import { type Decision, decide, refuse } from '../decide/decide.js';
+import { publishSubject } from '../diagnostics/channels.js';
 import type { DenyReason } from '../errors/codes.js';
 import { isPiplGuardError, PiplConfigError, type PiplGuardError } from '../errors/errors.js';
 import { compileRequirement, type Requirement } from '../policy/requirement.js';
 import { createAuditTrail } from './audit-trail.js';
+import { createDecisionObserver } from './observe.js';
 import { createRefusals } from './refusal.js';
 import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
 
@@ -53,6 +55,7 @@ export function createPiplGuard<P extends string, C extends string>(
   const revocations = options.revocations ?? memoryRevocationStore();
   const trail = createAuditTrail(options.audit);
   const onError = options.onError ?? (() => {});
+  const observeDecision = createDecisionObserver(trail.pseudonymize);
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
 
@@ -146,15 +149,24 @@ export function createPiplGuard<P extends string, C extends string>(
     }
   }
 
+  /** Every adapter's requests pass here, so `pipl-guard:decision` is published in one place. */
+  async function observedCheck(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
+    const startedAt = performance.now();
+    const outcome = await check(requirement, request);
+    observeDecision(requirement, request, outcome, startedAt);
+    return outcome;
+  }
+
   return {
     policy,
     requirement(purpose, route) {
       return compileRequirement(policy, purpose, route);
     },
-    check,
+    check: observedCheck,
     recordOutcome: trail.outcome,
     async withdraw(consentId, until) {
       await revocations.revoke(consentId, until);
+      publishSubject({ action: 'withdraw', consentId, until });
     },
     async ready() {
       await verifier?.ready();

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { ChainHead } from '../audit/chain.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from '../audit/sink.js';
+import { publishAuditHealth } from '../diagnostics/channels.js';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { auditIdentifier, DEFAULT_AUDIT_TABLE, migrateAuditTable } from './migration.js';
 
@@ -229,6 +230,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
         await insert(batch.map((entry) => entry.row));
         inflight = undefined;
         for (const entry of batch) entry.waiter?.resolve();
+        publishAuditHealth('postgres', chain, 'batch_written', batch.length);
       } catch (error) {
         fail(error as Error);
       }
@@ -243,6 +245,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
 
   function fail(error: Error) {
     failure = error;
+    publishAuditHealth('postgres', chain, 'write_failed', error);
     if (error instanceof ChainConflictError) fatal = true;
     onError(error);
     const lost = unavailable(fatal ? error.message : 'The audit log write failed');
@@ -268,6 +271,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
     if (recovering) return recovering;
     recovering = (async () => {
       if (fatal || !failure) return;
+      publishAuditHealth('postgres', chain, 'retry');
       try {
         const batch = inflight;
         if (batch) {
@@ -276,6 +280,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
           for (const entry of batch) entry.waiter?.resolve();
         }
         failure = undefined;
+        publishAuditHealth('postgres', chain, 'recovered');
         if (drops.pending) seal(drops.take(enforcer));
         schedule();
       } catch (error) {
@@ -307,6 +312,9 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
   return {
     get healthy() {
       return !failure && !closed;
+    },
+    get queueDepth() {
+      return queue.length + (inflight?.length ?? 0);
     },
     append(event, durable = false) {
       if (closed) throw unavailable('The audit log is closed');

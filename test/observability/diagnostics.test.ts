@@ -1,0 +1,301 @@
+/**
+ * `node:diagnostics_channel` events: decisions (from the framework-free guard, so Express and Koa
+ * both publish them), audit-sink health (real file sink, real full disk on a tmpfs), withdrawals and
+ * verified-token cache lookups.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair } from 'jose';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  AUDIT_CHANNEL,
+  type AuditHealthMessage,
+  DECISION_CHANNEL,
+  type DecisionMessage,
+  SUBJECT_CHANNEL,
+  type SubjectMessage,
+  TOKEN_CACHE_CHANNEL,
+  type TokenCacheMessage,
+} from '../../src/diagnostics/index.js';
+import { createDecisionObserver } from '../../src/guard/observe.js';
+import { fileAuditSink } from '../../src/index.js';
+import { buildApps, FRAMEWORKS } from '../support/apps.js';
+import { pseudonym, send } from '../support/assertions.js';
+import { guardOptions, type Keys, makeKeys, tokenFor } from '../support/fixture.js';
+
+let keys: Keys;
+beforeAll(async () => {
+  keys = await makeKeys();
+});
+
+/** Collects what a channel publishes until the returned `stop()` is called. */
+function listen<T>(name: string) {
+  const messages: T[] = [];
+  const onMessage = (message: unknown) => messages.push(message as T);
+  subscribe(name, onMessage);
+  return { messages, stop: () => unsubscribe(name, onMessage) };
+}
+
+const stops: Array<() => void> = [];
+afterEach(() => {
+  for (const stop of stops.splice(0)) stop();
+});
+function collect<T>(name: string) {
+  const listener = listen<T>(name);
+  stops.push(listener.stop);
+  return listener.messages;
+}
+
+describe.each(FRAMEWORKS)('pipl-guard:decision on %s', (framework) => {
+  it('publishes one message per decision, with the route pattern and no token or raw subject id', async () => {
+    const decisions = collect<DecisionMessage>(DECISION_CHANNEL);
+    const setup = guardOptions(keys);
+    const app = buildApps(setup)[framework];
+    const token = await tokenFor(keys);
+
+    const allowed = await send(app, {
+      path: '/users/user-1/profile',
+      token,
+      headers: { 'x-request-id': 'req-ok-1' },
+    });
+    expect(allowed.status).toBe(200);
+    const denied = await send(app, {
+      path: '/users/user-1/profile',
+      headers: { 'x-request-id': 'req-no-1' },
+    });
+    expect(denied.status).toBe(403);
+
+    expect(decisions).toHaveLength(2);
+    const [allow, deny] = decisions as [DecisionMessage, DecisionMessage];
+    expect(allow).toMatchObject({
+      requestId: 'req-ok-1',
+      purpose: 'account.profile',
+      categories: ['identity_basic', 'contact', 'loyalty_points'],
+      operation: 'use',
+      basis: 'consent',
+      decision: 'allow',
+      reason: 'consent_valid',
+      status: 200,
+      route: '/users/:id/profile',
+      method: 'GET',
+      subject: pseudonym('user-1'),
+    });
+    expect(deny).toMatchObject({
+      requestId: 'req-no-1',
+      decision: 'deny',
+      reason: 'consent_required',
+      status: 403,
+      route: '/users/:id/profile',
+    });
+    for (const message of decisions) {
+      expect(message.durationMs).toBeGreaterThan(0);
+      const text = JSON.stringify(message);
+      expect(text).not.toContain(token);
+      expect(text).not.toContain('user-1"');
+    }
+    // The same pseudonym the audit record holds, so an operator can join the two.
+    expect((setup.audit.records as Array<{ type: string }>).find((r) => r.type === 'decision')).toMatchObject(
+      { subject: allow.subject },
+    );
+  });
+
+  it('publishes refusals made before the rules run (bad token) with their reason', async () => {
+    const decisions = collect<DecisionMessage>(DECISION_CHANNEL);
+    const app = buildApps(guardOptions(keys))[framework];
+    const res = await send(app, { path: '/users/user-1/profile', token: 'not-a-jws' });
+    expect(res.status).toBe(401);
+    expect(decisions.map((d) => [d.decision, d.reason, d.status])).toEqual([
+      ['deny', 'token_malformed', 401],
+    ]);
+  });
+});
+
+describe('no listener, no cost', () => {
+  it('builds no message (and computes no pseudonym) while nobody subscribes', () => {
+    const pseudonymize = vi.fn((id: string) => `p:${id}`);
+    const observe = createDecisionObserver(pseudonymize);
+    const setup = guardOptions(keys);
+    const requirement = setup.guard.requirement('order.fulfilment', { operation: 'use' });
+    const outcome = {
+      decision: {
+        effect: 'allow',
+        reason: 'lawful_basis',
+        status: 200,
+        purpose: 'order.fulfilment',
+        basis: 'contract',
+        operation: 'use',
+        categories: ['identity_basic'],
+      },
+      consent: undefined,
+      requestId: 'r1',
+      error: undefined,
+    } as const;
+    const request = {
+      method: 'GET',
+      route: '/orders/:id',
+      header: () => undefined,
+      subjectId: 'user-9',
+      subjectDeclared: true,
+      actor: null,
+    };
+    observe(requirement, request, outcome, performance.now());
+    expect(pseudonymize).not.toHaveBeenCalled();
+
+    const decisions = collect<DecisionMessage>(DECISION_CHANNEL);
+    observe(requirement, request, outcome, performance.now());
+    expect(pseudonymize).toHaveBeenCalledTimes(1);
+    expect(decisions[0]?.subject).toBe('p:user-9');
+  });
+});
+
+describe('pipl-guard:subject', () => {
+  it('publishes a withdrawal once the store has it', async () => {
+    const subjects = collect<SubjectMessage>(SUBJECT_CHANNEL);
+    const setup = guardOptions(keys);
+    await setup.guard.withdraw('consent-42', 1_900_000_000_000);
+    await setup.guard.withdraw('consent-43');
+    expect(subjects).toEqual([
+      { action: 'withdraw', consentId: 'consent-42', until: 1_900_000_000_000 },
+      { action: 'withdraw', consentId: 'consent-43', until: undefined },
+    ]);
+    expect(await setup.revocations.isRevoked('consent-42')).toBe(true);
+  });
+});
+
+describe('pipl-guard:token-cache', () => {
+  it('reports a miss, then hits for the same token', async () => {
+    const lookups = collect<TokenCacheMessage>(TOKEN_CACHE_CHANNEL);
+    const app = buildApps(guardOptions(keys)).express;
+    const token = await tokenFor(keys);
+    for (let i = 0; i < 3; i++) expect((await send(app, { path: '/me', token })).status).toBe(200);
+    expect(lookups.map((l) => l.result)).toEqual(['miss', 'hit', 'hit']);
+  });
+});
+
+describe('pipl-guard:audit (file sink)', () => {
+  const decision = (n: number) =>
+    ({
+      type: 'outcome',
+      requestId: `r-${n}`,
+      purpose: 'order.fulfilment',
+      status: 200,
+      durationMs: 1,
+    }) as const;
+
+  it('reports written batches with their size, and checkpoints shipped or failed', async () => {
+    const health = collect<AuditHealthMessage>(AUDIT_CHANNEL);
+    const dir = fs.mkdtempSync(join(tmpdir(), 'pipl-diag-'));
+    const { privateKey } = await generateKeyPair('EdDSA');
+    let ship = true;
+    const sink = fileAuditSink({
+      path: join(dir, 'audit.jsonl'),
+      chain: 'diag',
+      checkpoint: {
+        key: privateKey,
+        kid: 'k1',
+        everyRecords: 1_000_000,
+        everyMs: 3_600_000,
+        onCheckpoint: () => {
+          if (!ship) throw new Error('SIEM unreachable');
+        },
+      },
+    });
+    for (let i = 0; i < 5; i++) sink.append(decision(i));
+    expect(sink.queueDepth).toBe(5);
+    await sink.flush();
+    expect(sink.queueDepth).toBe(0);
+    const batches = health.filter((h) => h.event === 'batch_written');
+    expect(batches.reduce((sum, b) => sum + (b.records ?? 0), 0)).toBe(5);
+    expect(batches[0]).toMatchObject({ sink: 'file', chain: 'diag' });
+
+    ship = false;
+    await expect(sink.close()).rejects.toThrow('SIEM unreachable');
+    expect(health.at(-1)).toMatchObject({
+      event: 'checkpoint_failed',
+      chain: 'diag',
+      error: { name: 'Error', message: 'SIEM unreachable' },
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports a checkpoint handed to onCheckpoint', async () => {
+    const health = collect<AuditHealthMessage>(AUDIT_CHANNEL);
+    const dir = fs.mkdtempSync(join(tmpdir(), 'pipl-diag-'));
+    const { privateKey } = await generateKeyPair('EdDSA');
+    const shipped: string[] = [];
+    const sink = fileAuditSink({
+      path: join(dir, 'audit.jsonl'),
+      chain: 'diag-2',
+      checkpoint: {
+        key: privateKey,
+        kid: 'k1',
+        everyMs: 3_600_000,
+        onCheckpoint: (c) => void shipped.push(c.jws),
+      },
+    });
+    sink.append(decision(1));
+    await sink.close();
+    expect(shipped).toHaveLength(1);
+    expect(health.filter((h) => h.event === 'checkpoint_shipped')).toEqual([
+      { event: 'checkpoint_shipped', sink: 'file', chain: 'diag-2' },
+    ]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const root = process.getuid?.() === 0;
+  it.skipIf(!root)(
+    'reports a failed write, the retry and the recovery on a real full disk (needs root for tmpfs)',
+    async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const dir = fs.mkdtempSync(join(tmpdir(), 'pipl-diag-full-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+      try {
+        const health = collect<AuditHealthMessage>(AUDIT_CHANNEL);
+        const sink = fileAuditSink({ path: join(dir, 'audit.jsonl'), chain: 'full', retryMs: 1000 });
+        const filler = join(dir, 'filler');
+        const fd = fs.openSync(filler, 'w');
+        try {
+          for (;;) fs.writeSync(fd, Buffer.alloc(4096));
+        } catch {
+          // ENOSPC: the disk is full.
+        } finally {
+          fs.closeSync(fd);
+        }
+        let n = 0;
+        while (sink.healthy && n < 10_000) {
+          for (let i = 0; i < 50; i++) sink.append(decision(n++));
+          await sink.flush().catch(() => {});
+        }
+        expect(sink.healthy).toBe(false);
+        const failed = health.find((h) => h.event === 'write_failed');
+        expect(failed).toMatchObject({ sink: 'file', chain: 'full', error: { code: 'ENOSPC' } });
+
+        fs.rmSync(filler);
+        const recovered = new Promise<void>((resolve) => {
+          const onMessage = (message: unknown) => {
+            if ((message as AuditHealthMessage).event === 'recovered') {
+              unsubscribe(AUDIT_CHANNEL, onMessage);
+              resolve();
+            }
+          };
+          subscribe(AUDIT_CHANNEL, onMessage);
+        });
+        vi.advanceTimersByTime(1000);
+        await recovered;
+        expect(sink.healthy).toBe(true);
+        const events = health.map((h) => h.event);
+        expect(events.indexOf('retry')).toBeGreaterThan(events.indexOf('write_failed'));
+        expect(events.indexOf('recovered')).toBeGreaterThan(events.indexOf('retry'));
+        await sink.close();
+      } finally {
+        vi.useRealTimers();
+        execFileSync('umount', ['-l', dir]);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
