@@ -9,6 +9,7 @@ import type { DenyReason } from '../errors/codes.js';
 import { isPiplGuardError, PiplConfigError, type PiplGuardError } from '../errors/errors.js';
 import { compileRequirement, type Requirement } from '../policy/requirement.js';
 import { createAuditTrail } from './audit-trail.js';
+import { checkLoggerOptions, logStartupWarnings, watchAuditHealth } from './logger.js';
 import { createDecisionObserver } from './observe.js';
 import { createRefusals } from './refusal.js';
 import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
@@ -54,8 +55,21 @@ export function createPiplGuard<P extends string, C extends string>(
   );
   const revocations = options.revocations ?? memoryRevocationStore();
   const trail = createAuditTrail(options.audit);
-  const onError = options.onError ?? (() => {});
-  const observeDecision = createDecisionObserver(trail.pseudonymize);
+  const { logger } = options;
+  checkLoggerOptions(logger, options.logDenials);
+  const onError = (error: unknown) => {
+    logger?.error({ err: error }, 'pipl-guard: internal error; the request was refused (fail closed)');
+    options.onError?.(error);
+  };
+  const observeDecision = createDecisionObserver(trail.pseudonymize, {
+    logger,
+    denials: options.logDenials ?? 'info',
+  });
+  if (logger) {
+    const sharedRevocations = options.revocations !== undefined;
+    logStartupWarnings(logger, { policy, subjectKey: options.audit.subjectKey, sharedRevocations });
+  }
+  const stopWatchingAudit = logger ? watchAuditHealth(logger) : () => {};
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
 
@@ -171,6 +185,9 @@ export function createPiplGuard<P extends string, C extends string>(
     async ready() {
       await verifier?.ready();
     },
-    close: trail.close,
+    close() {
+      // Stop logging sink events once the sink's own close (last write, checkpoint) has been heard.
+      return trail.close().finally(stopWatchingAudit);
+    },
   };
 }

@@ -1,13 +1,19 @@
 import { type DecisionMessage, decisionChannel } from '../diagnostics/channels.js';
 import type { Requirement } from '../policy/requirement.js';
+import type { DenialLogLevel, PiplLogger } from './logger.js';
 import type { GuardOutcome, GuardRequest } from './types.js';
 
 /**
- * What the guard tells the outside world about each decision: the `pipl-guard:decision` channel.
- * With nobody subscribed this is one property read; the message (and the subject's HMAC) is only
- * built for a subscriber.
+ * What the guard tells the outside world about each decision: the `pipl-guard:decision` channel
+ * and, when configured, a log line per denial. With nobody subscribed and no logger this is two
+ * checks; the message (and the subject's HMAC) is only built for a subscriber or a denial log.
  */
-export function createDecisionObserver(pseudonymize: (subject: string) => string) {
+export function createDecisionObserver(
+  pseudonymize: (subject: string) => string,
+  log: { logger: PiplLogger | undefined; denials: DenialLogLevel } = { logger: undefined, denials: false },
+) {
+  const denialLevel = log.logger ? log.denials : false;
+
   function message(
     requirement: Requirement,
     request: GuardRequest,
@@ -39,7 +45,10 @@ export function createDecisionObserver(pseudonymize: (subject: string) => string
     outcome: GuardOutcome,
     startedAt: number,
   ): void {
-    if (!decisionChannel.hasSubscribers) return;
-    decisionChannel.publish(message(requirement, request, outcome, performance.now() - startedAt));
+    const logDenial = denialLevel !== false && outcome.decision.effect === 'deny';
+    if (!logDenial && !decisionChannel.hasSubscribers) return;
+    const built = message(requirement, request, outcome, performance.now() - startedAt);
+    if (logDenial) (log.logger as PiplLogger)[denialLevel]({ pipl: built }, 'pipl-guard: request denied');
+    if (decisionChannel.hasSubscribers) decisionChannel.publish(built);
   };
 }
