@@ -61,7 +61,7 @@ export function createPiplGuard<P extends string, C extends string>(
     logger?.error({ err: error }, 'pipl-guard: internal error; the request was refused (fail closed)');
     options.onError?.(error);
   };
-  const observeDecision = createDecisionObserver(trail.pseudonymize, {
+  const observer = createDecisionObserver(trail.pseudonymize, {
     logger,
     denials: options.logDenials ?? 'info',
   });
@@ -164,11 +164,13 @@ export function createPiplGuard<P extends string, C extends string>(
   }
 
   /** Every adapter's requests pass here, so `pipl-guard:decision` is published in one place. */
-  async function observedCheck(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
+  function observedCheck(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
+    if (!observer.active()) return check(requirement, request);
     const startedAt = performance.now();
-    const outcome = await check(requirement, request);
-    observeDecision(requirement, request, outcome, startedAt);
-    return outcome;
+    return check(requirement, request).then((outcome) => {
+      observer.decided(requirement, request, outcome, startedAt);
+      return outcome;
+    });
   }
 
   return {

@@ -39,16 +39,23 @@ export function createDecisionObserver(
     };
   }
 
-  return function observeDecision(
-    requirement: Requirement,
-    request: GuardRequest,
-    outcome: GuardOutcome,
-    startedAt: number,
-  ): void {
-    const logDenial = denialLevel !== false && outcome.decision.effect === 'deny';
-    if (!logDenial && !decisionChannel.hasSubscribers) return;
-    const built = message(requirement, request, outcome, performance.now() - startedAt);
-    if (logDenial) (log.logger as PiplLogger)[denialLevel]({ pipl: built }, 'pipl-guard: request denied');
-    if (decisionChannel.hasSubscribers) decisionChannel.publish(built);
+  return {
+    /** Is anyone listening? When not, the guard skips even the clock read. */
+    active(): boolean {
+      return denialLevel !== false || decisionChannel.hasSubscribers;
+    },
+    decided(requirement: Requirement, request: GuardRequest, outcome: GuardOutcome, startedAt: number): void {
+      const logDenial = denialLevel !== false && outcome.decision.effect === 'deny';
+      if (!logDenial && !decisionChannel.hasSubscribers) return;
+      const built = message(requirement, request, outcome, performance.now() - startedAt);
+      if (logDenial) {
+        try {
+          (log.logger as PiplLogger)[denialLevel]({ pipl: built }, 'pipl-guard: request denied');
+        } catch {
+          // A broken logger must not turn a decision into a rejection: check() never rejects.
+        }
+      }
+      if (decisionChannel.hasSubscribers) decisionChannel.publish(built);
+    },
   };
 }

@@ -117,7 +117,7 @@ describe.each(FRAMEWORKS)('pipl-guard:decision on %s', (framework) => {
 describe('no listener, no cost', () => {
   it('builds no message (and computes no pseudonym) while nobody subscribes', () => {
     const pseudonymize = vi.fn((id: string) => `p:${id}`);
-    const observe = createDecisionObserver(pseudonymize);
+    const observer = createDecisionObserver(pseudonymize);
     const setup = guardOptions(keys);
     const requirement = setup.guard.requirement('order.fulfilment', { operation: 'use' });
     const outcome = {
@@ -142,11 +142,13 @@ describe('no listener, no cost', () => {
       subjectDeclared: true,
       actor: null,
     };
-    observe(requirement, request, outcome, performance.now());
+    observer.decided(requirement, request, outcome, performance.now());
     expect(pseudonymize).not.toHaveBeenCalled();
+    expect(observer.active()).toBe(false);
 
     const decisions = collect<DecisionMessage>(DECISION_CHANNEL);
-    observe(requirement, request, outcome, performance.now());
+    expect(observer.active()).toBe(true);
+    observer.decided(requirement, request, outcome, performance.now());
     expect(pseudonymize).toHaveBeenCalledTimes(1);
     expect(decisions[0]?.subject).toBe('p:user-9');
   });

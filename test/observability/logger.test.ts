@@ -165,6 +165,21 @@ describe('logger options', () => {
     });
   });
 
+  it('a logger that throws does not change the answer', async () => {
+    const broken = {
+      error() {},
+      warn() {},
+      debug() {},
+      info() {
+        throw new Error('log transport down');
+      },
+    };
+    const app = buildApps(guardOptions(keys, { logger: broken })).express;
+    const res = await send(app, { path: '/me' });
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('consent_required');
+  });
+
   it('refuses a logger without the pino methods', () => {
     expect(() => guardOptions(keys, { logger: { info() {} } as never })).toThrow(PiplConfigError);
     expect(() => guardOptions(keys, { logDenials: 'error' as never })).toThrow(/logDenials/);
