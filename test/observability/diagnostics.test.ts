@@ -154,6 +154,32 @@ describe('no listener, no cost', () => {
   });
 });
 
+describe('no listener, no clock', () => {
+  it('pipl.check() does not read the clock while nobody subscribes, and does once someone does', async () => {
+    const setup = guardOptions(keys);
+    const requirement = setup.guard.requirement('order.fulfilment', { operation: 'use' });
+    const request = {
+      method: 'GET',
+      route: '/orders/:id',
+      header: () => undefined,
+      subjectId: undefined,
+      subjectDeclared: false,
+      actor: null,
+    };
+    const now = vi.spyOn(performance, 'now');
+    try {
+      expect((await setup.guard.check(requirement, request)).decision.reason).toBe('lawful_basis');
+      expect(now).not.toHaveBeenCalled();
+      const decisions = collect<DecisionMessage>(DECISION_CHANNEL);
+      await setup.guard.check(requirement, request);
+      expect(now).toHaveBeenCalled();
+      expect(decisions).toHaveLength(1);
+    } finally {
+      now.mockRestore();
+    }
+  });
+});
+
 describe('pipl-guard:subject', () => {
   it('publishes a withdrawal once the store has it', async () => {
     const subjects = collect<SubjectMessage>(SUBJECT_CHANNEL);

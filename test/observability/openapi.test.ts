@@ -84,8 +84,20 @@ describe('withPiplOpenApi', () => {
       categories: ['medical_health'],
       sensitive: true,
       sensitiveCategories: ['medical_health'],
+      necessaryForService: true,
+      onMissingConsent: 'deny',
       piaRef: 'PIA-TEST-2',
     });
+    const reusable = (fromExpress.components as Json).responses;
+    expect(Object.keys(reusable['pipl.token_expired'].headers).sort()).toEqual([
+      'Cache-Control',
+      'WWW-Authenticate',
+    ]);
+    expect(Object.keys(reusable['pipl.keys_unavailable'].headers).sort()).toEqual([
+      'Cache-Control',
+      'Retry-After',
+    ]);
+    expect(Object.keys(reusable['pipl.consent_required'].headers)).toEqual(['Cache-Control']);
     expect(health['x-pipl'].refusals).toContain('separate_consent_required');
     expect(health['x-pipl'].refusals).not.toContain('recipient_not_granted');
     expect(health.security).toEqual([{ piplConsent: [] }]);
@@ -193,6 +205,10 @@ describe('withPiplOpenApi', () => {
           code,
         });
         expect(REASONS[code].status).toBe(res.status);
+        // The headers the document promises for this code are the ones sent.
+        for (const header of Object.keys(components.responses[`pipl.${code}`].headers)) {
+          expect(res.headers[header.toLowerCase()], `${code}: ${header}`).toBeDefined();
+        }
       }
     }
     // The requests above exercise a good spread of codes, not only consent_required.

@@ -212,6 +212,18 @@ describe.each(FRAMEWORKS)('OpenTelemetry on %s', (framework) => {
   });
 });
 
+describe('optional peer', () => {
+  it('only pipl-guard/otel imports @opentelemetry/api', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const src = new URL('../../src/', import.meta.url);
+    const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const importing = files.filter((f) =>
+      readFileSync(new URL(f, src), 'utf8').includes("from '@opentelemetry/"),
+    );
+    expect(importing).toEqual([join('otel', 'instrument.ts')]);
+  });
+});
+
 describe('audit metrics', () => {
   it('observes the write queue depth, counts records written and failures (file sink)', async () => {
     const dir = fs.mkdtempSync(join(tmpdir(), 'pipl-otel-'));

@@ -1,9 +1,11 @@
 /**
  * Sink-health events and queue depth from the PostgreSQL sink, against the real (shared) server:
- * a table of its own, and an outage made by terminating only this test's own connections.
+ * a table of its own, and an outage made by a TCP proxy in front of it that this test cuts and
+ * restores (the shared server itself is never touched).
  */
 import { randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import net from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AUDIT_CHANNEL, type AuditHealthMessage } from '../../src/diagnostics/index.js';
@@ -21,8 +23,42 @@ if (!available) {
 
 const run = randomBytes(4).toString('hex');
 const TABLE = `pipl_audit_obs_${run}`;
-const APP = `pipl-guard-obs-${run}`;
 const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+const upstream = new URL(DATABASE_URL);
+
+/** A TCP proxy to the database that can be cut (every connection dropped, new ones refused) and restored. */
+async function cuttableProxy() {
+  let open = true;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    if (!open) return client.destroy();
+    const backend = net.connect(Number(upstream.port || 5432), upstream.hostname);
+    for (const socket of [client, backend]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {});
+    }
+    client.pipe(backend).pipe(client);
+    client.on('close', () => backend.destroy());
+    backend.on('close', () => client.destroy());
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as net.AddressInfo;
+  const url = new URL(DATABASE_URL);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    cut() {
+      open = false;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      open = true;
+    },
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
 admin.on('error', () => {});
 
 afterAll(async () => {
@@ -35,7 +71,8 @@ describe.skipIf(!available)('pipl-guard:audit (PostgreSQL sink)', () => {
     const health: AuditHealthMessage[] = [];
     const onMessage = (message: unknown) => health.push(message as AuditHealthMessage);
     subscribe(AUDIT_CHANNEL, onMessage);
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2, application_name: APP });
+    const proxy = await cuttableProxy();
+    const pool = new pg.Pool({ connectionString: proxy.url, max: 2 });
     pool.on('error', () => {});
     try {
       await migrateAuditTable(admin, TABLE);
@@ -50,16 +87,15 @@ describe.skipIf(!available)('pipl-guard:audit (PostgreSQL sink)', () => {
       expect(written.reduce((sum, h) => sum + (h.records ?? 0), 0)).toBe(5);
       expect(written[0]).toMatchObject({ chain: 'obs' });
 
-      // An outage of this sink only: its connections are killed under it.
-      await admin.query(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
-        [APP],
-      );
+      // An outage of this sink only: the proxy drops its connections and refuses new ones.
+      proxy.cut();
       sink.append(event(5));
       await vi.waitFor(() => expect(health.some((h) => h.event === 'write_failed')).toBe(true), {
         timeout: 5000,
         interval: 20,
       });
+      expect(sink.healthy).toBe(false);
+      proxy.restore();
       await vi.waitFor(() => expect(health.some((h) => h.event === 'recovered')).toBe(true), {
         timeout: 5000,
         interval: 20,
@@ -76,6 +112,7 @@ describe.skipIf(!available)('pipl-guard:audit (PostgreSQL sink)', () => {
     } finally {
       unsubscribe(AUDIT_CHANNEL, onMessage);
       await pool.end();
+      await proxy.close();
     }
   });
 });
