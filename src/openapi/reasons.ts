@@ -31,6 +31,12 @@ const DEGRADABLE: ReadonlySet<DenyReason> = new Set<DenyReason>([
  * reaches them: token problems and consent rules only for a consent basis (Art. 13), separate
  * consent for sensitive PI (Art. 29) and for provision, disclosure and cross-border transfer
  * (Art. 23, 25, 39), and so on. Sorted by status, then by code.
+ *
+ * @example
+ * ```ts
+ * const requirement = pipl.requirement('health.records', { operation: 'use' });
+ * refusalsOf(requirement, true).includes('separate_consent_required'); // true: medical_health is sensitive
+ * ```
  */
 export function refusalsOf(requirement: Requirement, subject: boolean): DenyReason[] {
   const { purpose, operation } = requirement;
