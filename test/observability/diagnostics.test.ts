@@ -1,9 +1,8 @@
 /**
  * `node:diagnostics_channel` events: decisions (from the framework-free guard, so Express and Koa
- * both publish them), audit-sink health (real file sink, real full disk on a tmpfs), withdrawals and
- * verified-token cache lookups.
+ * both publish them), withdrawals and verified-token cache lookups. Sink health: audit-health.test.ts
+ * and postgres-health.test.ts.
  */
-
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {

@@ -226,7 +226,7 @@ describe('withPiplOpenApi', () => {
     expect(() => withPiplOpenApi({ openapi: '3.0.3' }, { routes })).toThrow(/3\.1/);
   });
 
-  it('finds routes in Express routers mounted under a prefix, and lists routes given by hand', async () => {
+  it('finds routes in Express and Koa routers mounted under a prefix, and lists routes given by hand', async () => {
     const express = (await import('express')).default;
     const setup = guardOptions(keys);
     const { expressGuard } = await import('../../src/adapters/express/index.js');
@@ -242,6 +242,14 @@ describe('withPiplOpenApi', () => {
     app.get('/unguarded', (_req, res) => void res.end());
     const found = expressRoutes(app);
     expect(found.map((r) => [r.method, r.path])).toEqual([['get', '/api/v1/orders/:orderId']]);
+
+    const inner = new Router();
+    inner.get('/orders/:orderId', koaGuard(setup.guard)('order.fulfilment', { operation: 'use' }), (ctx) => {
+      ctx.body = {};
+    });
+    const outer = new Router({ prefix: '/api' });
+    outer.use('/v1', inner.routes());
+    expect(koaRoutes(outer).map((r) => [r.method, r.path])).toEqual([['GET', '/api/v1/orders/:orderId']]);
 
     const byHand = withPiplOpenApi(base(), {
       routes: [
