@@ -9,7 +9,7 @@ import type { DenyReason } from '../errors/codes.js';
 import { isPiplGuardError, PiplConfigError, type PiplGuardError } from '../errors/errors.js';
 import { compileRequirement, type Requirement } from '../policy/requirement.js';
 import { createAuditTrail } from './audit-trail.js';
-import { checkLoggerOptions, logStartupWarnings, watchAuditHealth } from './logger.js';
+import { checkLoggerOptions, logStartupWarnings, quietly, watchAuditHealth } from './logger.js';
 import { createDecisionObserver } from './observe.js';
 import { createRefusals } from './refusal.js';
 import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
@@ -58,7 +58,7 @@ export function createPiplGuard<P extends string, C extends string>(
   const { logger } = options;
   checkLoggerOptions(logger, options.logDenials);
   const onError = (error: unknown) => {
-    logger?.error({ err: error }, 'pipl-guard: internal error; the request was refused (fail closed)');
+    quietly(() => logger?.error({ err: error }, 'pipl-guard: internal error; the request was refused'));
     options.onError?.(error);
   };
   const observer = createDecisionObserver(trail.pseudonymize, {

@@ -15,6 +15,15 @@ export interface PiplLogger {
 
 export type DenialLogLevel = 'info' | 'warn' | false;
 
+/** Runs a log call; a logger that throws must neither fail a request nor crash a channel subscriber. */
+export function quietly(log: () => void): void {
+  try {
+    log();
+  } catch {
+    // Nothing sensible to do: the log transport is broken, the decision stands.
+  }
+}
+
 /** Checks the `logger` and `logDenials` options once, at start-up. */
 export function checkLoggerOptions(logger: unknown, logDenials: unknown): void {
   if (logger !== undefined) {
@@ -90,7 +99,7 @@ export function watchAuditHealth(logger: PiplLogger): () => void {
     const onMessage = (raw: unknown) => {
       const message = raw as AuditHealthMessage;
       const level = AUDIT_LEVELS[message.event];
-      if (level) logger[level]({ audit: message }, AUDIT_MESSAGES[message.event]);
+      if (level) quietly(() => logger[level]({ audit: message }, AUDIT_MESSAGES[message.event]));
     };
     subscribe(AUDIT_CHANNEL, onMessage);
     watcher = { count: 0, stop: () => unsubscribe(AUDIT_CHANNEL, onMessage) };

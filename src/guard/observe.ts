@@ -1,6 +1,6 @@
 import { type DecisionMessage, decisionChannel } from '../diagnostics/channels.js';
 import type { Requirement } from '../policy/requirement.js';
-import type { DenialLogLevel, PiplLogger } from './logger.js';
+import { type DenialLogLevel, type PiplLogger, quietly } from './logger.js';
 import type { GuardOutcome, GuardRequest } from './types.js';
 
 /**
@@ -48,13 +48,9 @@ export function createDecisionObserver(
       const logDenial = denialLevel !== false && outcome.decision.effect === 'deny';
       if (!logDenial && !decisionChannel.hasSubscribers) return;
       const built = message(requirement, request, outcome, performance.now() - startedAt);
-      if (logDenial) {
-        try {
-          (log.logger as PiplLogger)[denialLevel]({ pipl: built }, 'pipl-guard: request denied');
-        } catch {
-          // A broken logger must not turn a decision into a rejection: check() never rejects.
-        }
-      }
+      // A broken logger must not turn a decision into a rejection: check() never rejects.
+      if (logDenial)
+        quietly(() => (log.logger as PiplLogger)[denialLevel]({ pipl: built }, 'pipl-guard: request denied'));
       if (decisionChannel.hasSubscribers) decisionChannel.publish(built);
     },
   };

@@ -160,24 +160,29 @@ describe('logger options', () => {
     expect(onError).toHaveBeenCalledTimes(1);
     const errors = log.lines().filter((l) => l.level === ERROR);
     expect(errors[0]).toMatchObject({
-      msg: 'pipl-guard: internal error; the request was refused (fail closed)',
+      msg: 'pipl-guard: internal error; the request was refused',
       err: { type: 'Error', message: 'redis connection lost' },
     });
   });
 
   it('a logger that throws does not change the answer', async () => {
-    const broken = {
-      error() {},
-      warn() {},
-      debug() {},
-      info() {
-        throw new Error('log transport down');
-      },
+    const fail = () => {
+      throw new Error('log transport down');
     };
+    const broken = { error: fail, warn: fail, info: fail, debug: fail };
     const app = buildApps(guardOptions(keys, { logger: broken })).express;
     const res = await send(app, { path: '/me' });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('consent_required');
+
+    // An internal error (the withdrawal list fails) is still a 503, not a 500.
+    const failing = guardOptions(keys, {
+      logger: broken,
+      revocations: { isRevoked: fail, revoke: async () => {} },
+    });
+    const unavailable = await send(buildApps(failing).express, { path: '/me', token: await tokenFor(keys) });
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.body.code).toBe('revocation_unavailable');
   });
 
   it('refuses a logger without the pino methods', () => {
