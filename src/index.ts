@@ -29,6 +29,7 @@ export {
   type ProblemDetails,
 } from './errors/errors.js';
 export { createPiplGuard } from './guard/guard.js';
+export type { DenialLogLevel, PiplLogger } from './guard/logger.js';
 export type {
   ActorResolver,
   GuardOutcome,

@@ -28,6 +28,7 @@ export function checkpointShipper(
   deliver: (checkpoint: ShippedCheckpoint) => void | Promise<void>,
   onError: (error: Error) => void,
   options: CheckpointShippingOptions = {},
+  events: { shipped?: () => void; failed?: (error: Error) => void } = {},
 ) {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const attempts = Math.max(1, options.attempts ?? 5);
@@ -61,8 +62,10 @@ export function checkpointShipper(
       for (let n = 1; n <= attempts; n++) {
         try {
           await attempt(checkpoint);
+          events.shipped?.();
           break;
         } catch (error) {
+          events.failed?.(error as Error);
           const last = n === attempts;
           onError(
             new Error(

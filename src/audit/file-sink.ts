@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
+import { publishAuditHealth } from '../diagnostics/channels.js';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { ChainHead } from './chain.js';
 import { defaultChainName } from './chain-name.js';
@@ -107,7 +108,12 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     }
   };
   const onCheckpoint = cp?.onCheckpoint;
-  const shipper = onCheckpoint ? checkpointShipper(onCheckpoint, onError, cp?.shipping) : undefined;
+  const shipper = onCheckpoint
+    ? checkpointShipper(onCheckpoint, onError, cp?.shipping, {
+        shipped: () => publishAuditHealth('file', chain, 'checkpoint_shipped'),
+        failed: (e) => publishAuditHealth('file', chain, 'checkpoint_failed', e),
+      })
+    : undefined;
 
   let fd: number;
   let head: ChainHead;
@@ -204,6 +210,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
         inflight = undefined;
         if (batch.waiters.length > 0) await fdatasync(fd);
         for (const waiter of batch.waiters) waiter.resolve();
+        publishAuditHealth('file', chain, 'batch_written', batch.lastSeq - writtenSeq);
         writtenSeq = batch.lastSeq;
         writtenHash = batch.lastHash;
         writtenTime = batch.lastTime;
@@ -239,6 +246,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   function fail(error: Error, waiters: Waiter[]) {
     failure = error;
     onError(error);
+    publishAuditHealth('file', chain, 'write_failed', error);
     const lost = unavailable('The audit log write failed');
     for (const waiter of [...waiters, ...durableWaiters]) waiter.reject(lost);
     durableWaiters = [];
@@ -259,10 +267,12 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   function retry(): Promise<void> {
     retryTimer = undefined;
     recovering ??= (async () => {
+      publishAuditHealth('file', chain, 'retry');
       try {
         if (inflight) await writeFrom(fd, inflight);
         inflight = undefined;
         failure = undefined;
+        publishAuditHealth('file', chain, 'recovered');
       } catch (error) {
         fail(error as Error, []);
         return;
@@ -288,6 +298,8 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   let checkpointing: Promise<void> = Promise.resolve();
   function checkpoint(trigger: CheckpointPayload['trigger']): Promise<void> {
     const next = checkpointing.then(() => issueCheckpoint(trigger));
+    // Signing or storing it failed; shipping results are published by the shipper.
+    next.catch((e) => publishAuditHealth('file', chain, 'checkpoint_failed', e));
     checkpointing = next.catch(() => {});
     return next;
   }
@@ -411,6 +423,9 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   return {
     get healthy() {
       return !failure && !closed;
+    },
+    get queueDepth() {
+      return queue.length;
     },
     append(event, durable = false) {
       if (closed) throw unavailable('The audit log is closed');

@@ -19,6 +19,8 @@ export interface AuditSink {
   noteDropped(cause: string): void;
   /** `false` once a write has failed or the sink is closed; the guard refuses requests (503). */
   readonly healthy: boolean;
+  /** Records sealed but not yet written (read-only, for metrics). Optional for custom sinks. */
+  readonly queueDepth?: number;
   /** Resolves when everything queued so far is written. */
   flush(): Promise<void>;
   /** Writes a `writer_stop` record, flushes, syncs and closes. Idempotent. */

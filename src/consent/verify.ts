@@ -11,6 +11,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { z } from 'zod';
+import { publishTokenCache } from '../diagnostics/channels.js';
 import type { DenyReason } from '../errors/codes.js';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { CONSENT_CLAIM, CONSENT_TOKEN_TYPE, consentClaimsSchema, type VerifiedConsent } from './claims.js';
@@ -192,6 +193,7 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
     const nowSec = Date.now() / 1000;
     if (cache) {
       const hit = cache.get(token);
+      publishTokenCache(hit !== undefined && nowSec <= hit.until);
       if (hit) {
         if (nowSec <= hit.until) return hit.consent;
         cache.delete(token);

@@ -98,6 +98,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
 
   return {
     sink,
+    pseudonymize,
     /** Can the log take records now? If it can, first writes what earlier refusals owe it. */
     acceptsRecords(): boolean {
       if (!sink.healthy) return false;

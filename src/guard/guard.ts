@@ -4,10 +4,13 @@ import { createTokenExtractor } from '../consent/extract.js';
 import { memoryRevocationStore, withdrawalExpiry } from '../consent/revocation.js';
 import { type ConsentVerifier, createConsentVerifier } from '../consent/verify.js';
 import { type Decision, decide, refuse } from '../decide/decide.js';
+import { publishSubject } from '../diagnostics/channels.js';
 import type { DenyReason } from '../errors/codes.js';
 import { isPiplGuardError, PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { compileRequirement, type Requirement } from '../policy/requirement.js';
 import { createAuditTrail } from './audit-trail.js';
+import { checkLoggerOptions, logStartupWarnings, quietly, watchAuditHealth } from './logger.js';
+import { createDecisionObserver } from './observe.js';
 import { createRefusals } from './refusal.js';
 import { createSubjectWarnings } from './subject-warning.js';
 import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
@@ -80,9 +83,12 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
   );
   const revocations = options.revocations ?? memoryRevocationStore();
   const trail = createAuditTrail(options.audit);
+  const { logger } = options;
+  checkLoggerOptions(logger, options.logDenials);
   const reportError = options.onError;
   /** The application's hook, which may throw or reject: neither may change the answer or go unhandled. */
   function onError(error: unknown): void {
+    quietly(() => logger?.error({ err: error }, 'pipl-guard: internal error; the request was refused'));
     if (!reportError) return;
     try {
       const returned = reportError(error) as unknown as PromiseLike<unknown> | undefined;
@@ -92,6 +98,15 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     }
   }
   const subjectWarnings = createSubjectWarnings();
+  const observer = createDecisionObserver(trail.pseudonymize, {
+    logger,
+    denials: options.logDenials ?? 'info',
+  });
+  if (logger) {
+    const sharedRevocations = options.revocations !== undefined;
+    logStartupWarnings(logger, { policy, subjectKey: options.audit.subjectKey, sharedRevocations });
+  }
+  const stopWatchingAudit = logger ? watchAuditHealth(logger) : () => {};
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
 
@@ -187,6 +202,16 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     }
   }
 
+  /** Every adapter's requests pass here, so `pipl-guard:decision` is published in one place. */
+  function observedCheck(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
+    if (!observer.active()) return check(requirement, request);
+    const startedAt = performance.now();
+    return check(requirement, request).then((outcome) => {
+      observer.decided(requirement, request, outcome, startedAt);
+      return outcome;
+    });
+  }
+
   return {
     policy,
     requirement(purpose, route) {
@@ -194,7 +219,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       subjectWarnings.defined(requirement, (route as { subject?: unknown }).subject !== undefined);
       return requirement;
     },
-    check,
+    check: observedCheck,
     recordOutcome: trail.outcome,
     async withdraw(consentId, until) {
       if (until !== undefined) {
@@ -204,6 +229,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
         if (lifetime !== undefined) until = Math.max(until, Math.ceil(Date.now() / 1000) + lifetime);
       }
       await revocations.revoke(consentId, until);
+      publishSubject({ action: 'withdraw', consentId, until });
     },
     async ready() {
       await verifier?.ready();
@@ -216,6 +242,9 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       if (!trail.sink.healthy) throw new PiplGuardError('audit_unavailable', 'The audit log is not writable');
       await trail.sink.flush();
     },
-    close: trail.close,
+    close() {
+      // Stop logging sink events once the sink's own close (last write, checkpoint) has been heard.
+      return trail.close().finally(stopWatchingAudit);
+    },
   };
 }

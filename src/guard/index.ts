@@ -1,4 +1,5 @@
 export { createPiplGuard } from './guard.js';
+export type { DenialLogLevel, PiplLogger } from './logger.js';
 export {
   type ActorResolver,
   type GuardOutcome,

@@ -8,6 +8,7 @@ import type { PiplGuardError } from '../errors/errors.js';
 import type { Policy } from '../policy/define-policy.js';
 import type { Requirement, RouteRequirement } from '../policy/requirement.js';
 import type { BuiltinCategory } from '../taxonomy/taxonomy.js';
+import type { DenialLogLevel, PiplLogger } from './logger.js';
 
 export interface PiplGuardOptions<P extends string, C extends string> {
   /** The validated policy from `definePolicy()`. */
@@ -35,6 +36,14 @@ export interface PiplGuardOptions<P extends string, C extends string> {
   };
   /** Called with unexpected internal errors (never with ordinary denials). The request still fails closed. */
   onError?: (error: unknown) => void;
+  /**
+   * A pino-compatible logger (`{ error, warn, info, debug }`, each `(fields, message)`): start-up
+   * warnings, audit-sink failures and recovery, denials, internal errors. Subjects appear only as
+   * their audit-log pseudonym; tokens never.
+   */
+  logger?: PiplLogger;
+  /** Level at which denials are logged when `logger` is set (default `info`); `false` turns them off. */
+  logDenials?: DenialLogLevel;
 }
 
 /** One request as the guard sees it: adapters translate their framework's request into this. */

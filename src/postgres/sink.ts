@@ -3,6 +3,7 @@ import { ChainHead } from '../audit/chain.js';
 import type { CheckpointPayload } from '../audit/checkpoint.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from '../audit/sink.js';
+import { publishAuditHealth } from '../diagnostics/channels.js';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { foreignRows, type PgCheckpointOptions, pgCheckpointer } from './checkpoints.js';
 import { auditIdentifier, DEFAULT_AUDIT_TABLE, migrateAuditTable } from './migration.js';
@@ -302,6 +303,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
       firstTime ??= batch[0]?.row.time ?? null;
       lastTime = last.time;
       for (const entry of batch) entry.waiter?.resolve();
+      publishAuditHealth('postgres', chain, 'batch_written', batch.length);
       return;
     }
   }
@@ -374,6 +376,7 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
 
   function fail(error: Error) {
     failure = error;
+    publishAuditHealth('postgres', chain, 'write_failed', error);
     if (error instanceof ChainConflictError) fatal = true;
     onError(error);
     if (fatal) {
@@ -411,9 +414,11 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
     if (recovering) return recovering;
     recovering = (async () => {
       if (fatal || !failure) return;
+      publishAuditHealth('postgres', chain, 'retry');
       try {
         if (inflight) await writeInflight();
         failure = undefined;
+        publishAuditHealth('postgres', chain, 'recovered');
         if (drops.pending) seal(drops.take(enforcer));
         schedule();
       } catch (error) {
@@ -455,6 +460,9 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
   return {
     get healthy() {
       return !failure && !closed;
+    },
+    get queueDepth() {
+      return queue.length + (inflight?.length ?? 0);
     },
     append(event, durable = false) {
       if (closed) throw unavailable('The audit log is closed');

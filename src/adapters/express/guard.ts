@@ -11,6 +11,7 @@ import {
   routeLabeller,
   type SubjectResolver,
 } from '../request-view.js';
+import { rememberGuard } from '../route-registry.js';
 
 /** A route requirement plus how to find the data subject in an Express request. */
 export interface ExpressRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -59,7 +60,8 @@ export function expressGuard<P extends string, C extends string>(
   return function guard(purpose: P, route: ExpressRouteRequirement<BuiltinCategory | C>): RequestHandler {
     const requirement = pipl.requirement(purpose, route);
 
-    return function piplGuard(req: Request, res: Response, next: NextFunction) {
+    const guarded = { requirement, subject: route.subject !== undefined };
+    return rememberGuard(guarded, function piplGuard(req: Request, res: Response, next: NextFunction) {
       const startedAt = performance.now();
       const http = {
         method: req.method,
@@ -82,7 +84,7 @@ export function expressGuard<P extends string, C extends string>(
           if (trackOutcome(pipl as PiplGuard<string, string>, outcome, req, res, startedAt)) next();
         })
         .catch((unexpected: unknown) => failClosed(res, next, passErrors, unexpected));
-    };
+    });
   };
 }
 

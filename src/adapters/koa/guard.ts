@@ -11,6 +11,7 @@ import {
   routeLabeller,
   type SubjectResolver,
 } from '../request-view.js';
+import { rememberGuard } from '../route-registry.js';
 
 /** A route requirement plus how to find the data subject in a Koa context. */
 export interface KoaRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -58,7 +59,8 @@ export function koaGuard<P extends string, C extends string>(
   return function guard(purpose: P, route: KoaRouteRequirement<BuiltinCategory | C>): Middleware {
     const requirement = pipl.requirement(purpose, route);
 
-    return async function piplGuard(ctx: Context, next: Next) {
+    const guarded = { requirement, subject: route.subject !== undefined };
+    return rememberGuard(guarded, async function piplGuard(ctx: Context, next: Next) {
       const startedAt = performance.now();
       const matched = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
       const http = {
@@ -78,7 +80,7 @@ export function koaGuard<P extends string, C extends string>(
       }
       ctx.state.pipl = handlerContext(outcome);
       if (trackOutcome(pipl as PiplGuard<string, string>, outcome, ctx.req, ctx.res, startedAt)) await next();
-    };
+    });
   };
 }
 

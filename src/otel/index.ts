@@ -1,0 +1,1 @@
+export { type InstrumentPiplOptions, instrumentPipl, type PiplInstrumentation } from './instrument.js';
