@@ -20,13 +20,23 @@ export {
   type AuditEvent,
   type AuditRecord,
   type ChainFields,
+  type ConsentLink,
   type DecisionEvent,
   type DroppedEvent,
   type OutcomeEvent,
+  type PolicyEvent,
+  type TransferLink,
   type WriterStartEvent,
   type WriterStopEvent,
 } from './record.js';
 export type { AuditSink, Enforcer } from './sink.js';
+export {
+  createTransferCounter,
+  type TransferDestinationCount,
+  type TransferStats,
+  type TransferYearCount,
+  transferStats,
+} from './transfer-stats.js';
 export {
   type AuditProblem,
   type AuditProblemKind,

@@ -4,6 +4,7 @@ import { createPseudonymizer } from '../audit/pseudonymize.js';
 import { type AuditQuery, auditStats, queryAudit } from '../audit/query.js';
 import { activeLogs } from '../audit/reader.js';
 import type { AuditRecord, DecisionEvent } from '../audit/record.js';
+import { createTransferCounter } from '../audit/transfer-stats.js';
 import { type AuditTrailReport, verifyAuditTrail } from '../audit/verify-trail.js';
 import { readJson, readText, type Values } from './files.js';
 import { type CliSource, UsageError } from './sources.js';
@@ -159,9 +160,11 @@ export async function stats(source: CliSource, values: Values): Promise<number> 
   const q: AuditQuery = {};
   if (values.from) q.from = values.from as string;
   if (values.to) q.to = values.to as string;
-  const result = await auditStats(queryAudit(withProgress(source.lines(), values), q));
+  const transfers = createTransferCounter();
+  const result = await auditStats(transfers.tap(queryAudit(withProgress(source.lines(), values), q)));
+  const crossBorder = transfers.result();
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...result, crossBorder }, null, 2)}\n`);
     return 0;
   }
   const out = [
@@ -177,6 +180,17 @@ export async function stats(source: CliSource, values: Values): Promise<number> 
     for (const [key, n] of Object.entries(table).sort((a, b) => b[1] - a[1]))
       out.push(`  ${String(n).padStart(8)}  ${key}`);
   }
+  // Art. 40 / 2024 Provisions Art. 5(4), 7, 8: thresholds count distinct people per calendar year.
+  out.push('Cross-border subjects by year (all destinations; sensitive):');
+  for (const row of crossBorder.byYear)
+    out.push(
+      `  ${row.year}  ${String(row.subjects).padStart(8)}  ${String(row.sensitiveSubjects).padStart(8)}`,
+    );
+  out.push('Cross-border subjects by year and destination (sensitive):');
+  for (const row of crossBorder.byDestination)
+    out.push(
+      `  ${row.year}  ${String(row.subjects).padStart(8)}  ${String(row.sensitiveSubjects).padStart(8)}  ${row.country}  ${row.recipient}`,
+    );
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }

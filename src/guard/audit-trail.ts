@@ -3,7 +3,9 @@ import type { DecisionEvent, OutcomeEvent } from '../audit/record.js';
 import { type AuditSink, defaultEnforcer } from '../audit/sink.js';
 import type { VerifiedConsent } from '../consent/claims.js';
 import type { Decision } from '../decide/decide.js';
+import type { Policy } from '../policy/define-policy.js';
 import type { Requirement } from '../policy/requirement.js';
+import { addAccountability, policyEvent } from './accountability.js';
 import type { GuardOutcome, GuardRequest, PiplGuardOptions } from './types.js';
 
 /** How many refusals may wait for the log to recover before they are only counted. */
@@ -13,7 +15,7 @@ const MAX_PENDING_REFUSALS = 10_000;
  * Turns decisions into audit records and knows when they must be durable. Holds what the guard
  * owes the log: the 503 outcomes of requests whose sealed `allow` record could not be written.
  */
-export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit']) {
+export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'], policy: Policy) {
   const sink: AuditSink = audit.sink;
   const pseudonymize =
     audit.subjectKey === false ? (id: string) => id : createPseudonymizer(audit.subjectKey);
@@ -22,6 +24,18 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
   // Frozen, so its canonical form is computed once for every record.
   const enforcer = Object.freeze(defaultEnforcer(audit.service, audit.instance));
   const refusedAfterSealing: OutcomeEvent[] = [];
+  // Art. 69: the rules in force are logged once per writer start; every decision names their digest.
+  let policyLogged = false;
+  function logPolicy(): void {
+    if (policyLogged) return;
+    sink.append(policyEvent(policy, enforcer));
+    policyLogged = true;
+  }
+  try {
+    logPolicy();
+  } catch {
+    // The log is down at start-up: the first decision record retries, and fails with it.
+  }
 
   function isDurable(requirement: Requirement, consent: VerifiedConsent | undefined): boolean {
     const declared = requirement.purpose.durability;
@@ -65,6 +79,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
       event.consent = link;
     }
     if (decision.cause) event.cause = decision.cause;
+    addAccountability(event, requirement, decision, consent, pseudonymize, policy.digest);
     return event;
   }
 
@@ -100,6 +115,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
       consent: VerifiedConsent | undefined,
     ): undefined | Promise<void> {
       const durable = decision.effect !== 'deny' && isDurable(requirement, consent);
+      logPolicy();
       return sink.append(decisionEvent(requirement, request, requestId, decision, consent), durable);
     },
     /** The sealed `allow` of this request will land on retry: note that it was in fact refused (503). */

@@ -51,7 +51,7 @@ export function createPiplGuard<P extends string, C extends string>(
     options.token?.authorization && options.token.header === false ? 'Bearer' : 'PIPL-Consent',
   );
   const revocations = options.revocations ?? memoryRevocationStore();
-  const trail = createAuditTrail(options.audit);
+  const trail = createAuditTrail(options.audit, policy);
   const onError = options.onError ?? (() => {});
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
@@ -63,6 +63,9 @@ export function createPiplGuard<P extends string, C extends string>(
       subjectDeclared: request.subjectDeclared,
       withdrawn: false,
       noticeId: policy.notice.id,
+      // The guard's clock (vitest fake timers move it): transfer mechanisms must be valid now.
+      now: Date.now(),
+      actorRole: request.actor?.type,
     };
     // Art. 13: a non-consent basis needs no token; one that is sent anyway is not looked at.
     if (requirement.purpose.basis !== 'consent')
