@@ -68,8 +68,18 @@ export function createPiplGuard<P extends string, C extends string>(
       actorRole: request.actor?.type,
     };
     // Art. 13: a non-consent basis needs no token; one that is sent anyway is not looked at.
-    if (requirement.purpose.basis !== 'consent')
+    if (requirement.purpose.basis !== 'consent') {
+      const refusals = options.publicInfoRefusals;
+      // Art. 27: processing disclosed information stops where the subject explicitly refused it.
+      if (requirement.purpose.basis === 'public_info' && refusals && request.subjectId !== undefined) {
+        const refused = await refusals(request.subjectId, requirement.purpose.key);
+        return {
+          decision: decide(requirement, undefined, { ...context, publicInfoRefused: refused === true }),
+          consent: undefined,
+        };
+      }
       return { decision: decide(requirement, undefined, context), consent: undefined };
+    }
     let consent: VerifiedConsent | undefined;
     try {
       const token = extractToken(request.header);

@@ -14,8 +14,6 @@ export interface LawRoute {
   requirement: RouteRequirement;
   /** The route names its subject in the path (`:id`). */
   subject?: boolean;
-  /** Role of the caller, read from the `x-actor-role` header (Art. 51 tests). */
-  actorFromHeader?: boolean;
   /** The handler's JSON body (default: the decision's reason). */
   body?: (pipl: PiplContext | undefined) => unknown;
 }
@@ -28,7 +26,10 @@ function actorOf(header: string | string[] | undefined) {
   return typeof header === 'string' ? { id: 'staff-1', type: header } : { id: 'staff-1' };
 }
 
-/** Equivalent Express and Koa apps over one guard, for behaviour that must hold on both. */
+/**
+ * Equivalent Express and Koa apps over one guard, for behaviour that must hold on both. The actor is
+ * `staff-1`, with the role sent in the `x-actor-role` header (Art. 51 tests).
+ */
 export function buildLawApps(pipl: PiplGuard<string, string>, routes: readonly LawRoute[]) {
   const calls = { express: 0, koa: 0 };
 
