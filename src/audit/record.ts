@@ -122,6 +122,8 @@ export interface OutcomeEvent {
   /** HTTP status the application answered with. */
   status: number;
   durationMs: number;
+  /** Art. 6: response fields removed because the decision did not cover their categories. */
+  withheld?: readonly string[];
 }
 
 /**

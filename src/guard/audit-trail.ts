@@ -5,6 +5,7 @@ import type { VerifiedConsent } from '../consent/claims.js';
 import type { Decision } from '../decide/decide.js';
 import type { Policy } from '../policy/define-policy.js';
 import type { Requirement } from '../policy/requirement.js';
+import { withheldPaths } from '../scope/withheld.js';
 import { addAccountability, policyEvent } from './accountability.js';
 import type { GuardOutcome, GuardRequest, PiplGuardOptions } from './types.js';
 
@@ -126,6 +127,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     },
     outcome(outcome: GuardOutcome, status: number, startedAt: number): void {
       if (!recordOutcomes || outcome.error) return;
+      const withheld = withheldPaths.get(outcome);
       try {
         sink.append({
           type: 'outcome',
@@ -133,6 +135,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
           purpose: outcome.decision.purpose,
           status,
           durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+          ...(withheld ? { withheld } : {}),
         });
       } catch {
         sink.noteDropped('outcome_refused');

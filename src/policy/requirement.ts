@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import { PiplConfigError } from '../errors/errors.js';
+import { compileScope, type ScopeNode } from '../scope/schema-scope.js';
 import type { Operation } from '../taxonomy/taxonomy.js';
 import type { Policy, Purpose } from './define-policy.js';
 import type { Transfer } from './transfers.js';
@@ -16,6 +18,13 @@ export interface RouteRequirement<C extends string = string> {
   crossBorder?: { country: string; recipient: string };
   /** For `entrust`: the processor, one of the purpose's `processors` (Art. 21). */
   processor?: string;
+  /**
+   * Art. 6 minimum scope: the response body's zod 4 schema, its fields tagged with PI categories
+   * (`.meta({ pii: 'contact' })`). Fields of categories the decision did not cover are removed
+   * (`uncovered: 'remove'`, default) or the response is refused with 403 `category_not_granted`
+   * (`'refuse'`); the outcome record lists the withheld paths.
+   */
+  response?: { schema: z.ZodType; uncovered?: 'remove' | 'refuse' };
   /** Route label for the audit log when the framework cannot report the route pattern. */
   route?: string;
 }
@@ -38,6 +47,8 @@ export interface Requirement {
    * categories' `roles`); `undefined` when no category restricts roles.
    */
   readonly roles: ReadonlySet<string> | undefined;
+  /** Compiled response schema (Art. 6), when the route declared one. */
+  readonly response: { readonly node: ScopeNode; readonly uncovered: 'remove' | 'refuse' } | undefined;
   readonly route: string | undefined;
 }
 
@@ -107,6 +118,12 @@ export function compileRequirement(policy: Policy, purposeKey: string, route: Ro
     if (!allowed) continue;
     roles = roles ? new Set([...roles].filter((role) => allowed.includes(role))) : new Set(allowed);
   }
+  const response = route.response
+    ? Object.freeze({
+        node: compileScope(route.response.schema),
+        uncovered: route.response.uncovered ?? 'remove',
+      })
+    : undefined;
   return Object.freeze({
     purpose,
     operation: route.operation,
@@ -117,6 +134,7 @@ export function compileRequirement(policy: Policy, purposeKey: string, route: Ro
     transfers,
     processor,
     roles,
+    response,
     route: route.route,
   });
 }

@@ -5,6 +5,7 @@ import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
 import { trackOutcome } from '../outcome.js';
 import { describeRequest, handlerContext, type SubjectResolver } from '../request-view.js';
+import { scopeResponse } from '../response-scope.js';
 
 /** A route requirement plus how to find the data subject in a Koa context. */
 export interface KoaRouteRequirement<C extends string = string> extends RouteRequirement<C> {
@@ -61,7 +62,14 @@ export function koaGuard<P extends string, C extends string>(
         return sendProblem(ctx, outcome.error, outcome.requestId);
       }
       ctx.state.pipl = handlerContext(outcome);
-      if (trackOutcome(pipl as PiplGuard<string, string>, outcome, ctx.req, ctx.res, startedAt)) await next();
+      if (!trackOutcome(pipl as PiplGuard<string, string>, outcome, ctx.req, ctx.res, startedAt)) return;
+      await next();
+      // Art. 6: the body leaves with only the fields of categories the decision covered.
+      if (requirement.response) {
+        const scoped = scopeResponse(requirement, outcome, ctx.body);
+        if ('error' in scoped) sendProblem(ctx, scoped.error, outcome.requestId);
+        else ctx.body = scoped.body;
+      }
     };
   };
 }
