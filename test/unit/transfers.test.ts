@@ -2,8 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/decide/decide.js';
 import {
   type AuditRecord,
+  compileRequirement,
   createPseudonymizer,
   type DecisionEvent,
   definePolicy,
@@ -98,6 +100,48 @@ describe('declared transfers at start-up (Art. 38)', () => {
 
   it('refuses transfers on a purpose without cross_border', () => {
     expect(configError(policyWith(SG, { operations: ['use'] }))).toContain('"cross_border" is not among');
+  });
+});
+
+describe('an exemption lifts the mechanism, not Art. 39 consent (2024 Provisions Art. 10)', () => {
+  it('still needs separate consent naming the destination', () => {
+    const policy = definePolicy(
+      policyWith({
+        ...SG,
+        mechanism: 'exemption',
+        exemption: 'contract_necessity',
+        validUntil: '2099-12-31',
+      }),
+    );
+    const route = compileRequirement(policy, 'support.overseas', {
+      operation: 'cross_border',
+      crossBorder: { country: 'SG', recipient: 'Acme SG' },
+    });
+    const grant = {
+      purpose: 'support.overseas',
+      categories: ['contact'],
+      ops: ['cross_border' as const],
+      crossBorder: { country: 'SG', recipient: 'Acme SG' },
+      givenAt: 1,
+    };
+    const consent = (consentType: 'general' | 'separate') => ({
+      id: 'c',
+      subject: 'u',
+      issuer: 'i',
+      issuedAt: 1,
+      expiresAt: 2,
+      notice: { id: 'n', version: 1 },
+      ageBand: 'adult' as const,
+      guardian: undefined,
+      personalization: true,
+      grants: [{ ...grant, consentType }],
+    });
+    const context = { subjectId: undefined, subjectDeclared: false, withdrawn: false, noticeId: 'n' };
+    expect(decide(route, consent('general'), context).reason).toBe('cross_border_separate_consent_required');
+    expect(decide(route, consent('separate'), context)).toMatchObject({
+      reason: 'consent_valid',
+      transfer: { mechanism: 'exemption', exemption: 'contract_necessity' },
+    });
   });
 });
 
