@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decide } from '../../src/decide/decide.js';
 import {
   type AuditRecord,
@@ -96,6 +96,26 @@ describe('declared transfers at start-up (Art. 38)', () => {
     expect(() =>
       definePolicy(policyWith({ ...SG, mechanism: 'exemption', exemption: 'below_threshold' })),
     ).not.toThrow();
+  });
+
+  it('warns once at start-up about a route to an undeclared destination (refused per request)', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const policy = definePolicy(policyWith(SG));
+      const route = {
+        operation: 'cross_border',
+        crossBorder: { country: 'JP', recipient: 'Acme KK' },
+      } as const;
+      const requirement = compileRequirement(policy, 'support.overseas', route);
+      compileRequirement(policy, 'support.overseas', route);
+      expect(requirement.transfers).toEqual([]);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(
+        /no transfer to JP \/ "Acme KK".*transfer_not_declared/,
+      );
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('refuses transfers on a purpose without cross_border', () => {
