@@ -66,7 +66,7 @@ async function scenario(): Promise<{ steps: Step[]; publicKey: ExampleAppOptions
   const issue = (subject: string, grants: GrantInput[], extra: Partial<IssueConsentOptions> = {}) =>
     issueShopToken(privateKey, { subject, grants, ...extra });
   const withdrawnId = 'consent-u1001-0042';
-  const child = { ageBand: 'under14', guardian: { id: 'g-parent-77', method: 'sms_otp' } } as const;
+  const child = { ageBand: 'under14', guardian: { id: 'g-parent-77', method: 'electronic' } } as const;
   const t = {
     marketing: await issue('u1001', [marketing]),
     optOut: await issue('u1001', [marketing], { personalization: false }),
@@ -97,7 +97,7 @@ async function scenario(): Promise<{ steps: Step[]; publicKey: ExampleAppOptions
       body: { personalised: false },
     }),
     step(recs, 'no token', '200 degraded_no_consent', undefined, { body: { personalised: false } }),
-    step(rx, 'general consent', '403 separate_consent_required', t.healthGeneral),
+    step(rx, 'general consent', '403 sensitive_separate_consent_required', t.healthGeneral),
     step(rx, 'separate consent', '200 consent_valid', t.healthSeparate),
     step('POST /users/u1001/shipments', `names ${DELIVERY_PARTNER}`, '201 consent_valid', t.partner),
     step('POST /users/u1001/shipments', 'names JD Logistics', '403 recipient_not_granted', t.otherPartner),

@@ -4,7 +4,10 @@ import { definePolicy } from '../src/index.js';
 export const ISSUER = 'https://consent.shop.example.cn';
 export const AUDIENCE = 'shop-api';
 
-/** The privacy notice in force. Consent given under an older version needs re-consent (Art. 14). */
+/**
+ * The privacy notice in force. Consent given under a version older than a purpose's `changedAt` (its
+ * last material change) needs re-consent (Art. 14(2)).
+ */
 export const NOTICE = { id: 'shop-health-privacy', version: 3 } as const;
 
 /** The logistics partner orders are handed to. The consent must name it (Art. 23). */
@@ -24,7 +27,8 @@ export const policy = definePolicy({
   purposes: {
     'order.fulfilment': {
       description: 'Ship and bill the order the user placed',
-      // Art. 13(2): necessary to perform a contract the subject is party to; no consent needed.
+      // Art. 13(1)(ii): necessary to conclude or perform a contract the subject is party to; no consent
+      // needed for any of items ii–vii.
       basis: 'contract',
       categories: ['identity_basic', 'contact'],
       operations: ['use', 'store'],
@@ -48,6 +52,8 @@ export const policy = definePolicy({
       operations: ['use', 'store'],
       necessaryForService: true,
       piaRef: 'PIA-2026-04-pharmacy',
+      // Notice v3 added the pharmacy as a user of prescriptions: a material change (Art. 14(2)).
+      changedAt: 3,
     },
     'delivery.partner': {
       description: 'Hand name, phone and address to the logistics partner',
@@ -64,6 +70,8 @@ export const policy = definePolicy({
       operations: ['use', 'store'],
       necessaryForService: true,
       piaRef: 'PIA-2026-06-minors',
+      // Art. 31: guardian consent whatever age band a token states; a token calling the child older is refused.
+      childrenUnder14: true,
     },
   },
 });

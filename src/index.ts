@@ -6,7 +6,7 @@
  */
 export { type FileAuditSinkOptions, fileAuditSink } from './audit/file-sink.js';
 export { type MemoryAuditSink, memoryAuditSink } from './audit/memory-sink.js';
-export type { AuditEvent, AuditRecord } from './audit/record.js';
+export type { AuditEvent, AuditRecord, DecisionEvent, OutcomeEvent, PolicyEvent } from './audit/record.js';
 export type { AuditSink, Enforcer } from './audit/sink.js';
 export { CONSENT_CLAIM, CONSENT_TOKEN_TYPE, type Grant, type VerifiedConsent } from './consent/claims.js';
 export type { HeaderReader, TokenLocation } from './consent/extract.js';
@@ -19,6 +19,7 @@ export {
   createConsentVerifier,
 } from './consent/verify.js';
 export type { Decision } from './decide/decide.js';
+export { DEPRECATED_REASON_ALIASES, REASON_ARTICLES } from './errors/articles.js';
 export { type DenyReason, REASONS, type ReasonCode } from './errors/codes.js';
 export {
   isPiplError,
@@ -46,6 +47,9 @@ export {
   type PurposeInput,
 } from './policy/define-policy.js';
 export type { Requirement, RouteRequirement } from './policy/requirement.js';
+export type { Transfer, TransferInput } from './policy/transfers.js';
+export { filterByScope, type ScopeResult } from './scope/filter.js';
+export { compileScope, type PiiMeta, pii, type ScopeNode, schemaCategories } from './scope/schema-scope.js';
 export {
   AGE_BANDS,
   type AgeBand,
@@ -54,11 +58,15 @@ export {
   type CategoryDefinition,
   CONSENT_TYPES,
   type ConsentType,
+  GUARDIAN_METHODS,
+  type GuardianMethod,
   LEGAL_BASES,
   type LegalBasis,
   OPERATIONS,
   type Operation,
+  TRANSFER_EXEMPTIONS,
   TRANSFER_MECHANISMS,
+  type TransferExemption,
   type TransferMechanism,
 } from './taxonomy/taxonomy.js';
 export { VERSION } from './version.js';

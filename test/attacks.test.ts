@@ -219,26 +219,12 @@ const ATTACKS: Attack[] = [
   },
   { name: 'iat as a string', token: () => sign(claims({ iat: String(nowSec()) })), code: 'claims_invalid' },
   { name: 'missing jti', token: () => sign(claims({ jti: undefined })), code: 'claims_invalid' },
+  // The token's transfer `mechanism` is no longer read (the policy declares it, Art. 38), so its
+  // absence is no attack; a guardian method outside the enum is (Art. 31, compared, never free text).
   {
-    name: 'cross-border grant without a transfer mechanism',
+    name: 'guardian consent method outside the enum',
     token: () =>
-      sign(
-        claims(
-          {},
-          {
-            grants: [
-              {
-                purpose: 'support.overseas',
-                categories: ['contact'],
-                ops: ['cross_border'],
-                consentType: 'separate',
-                crossBorder: { country: 'SG', recipient: 'Acme SG Support' },
-                givenAt: 1,
-              },
-            ],
-          },
-        ),
-      ),
+      sign(claims({}, { subject: { ageBand: 'under14', guardian: { id: 'g-1', method: 'sms_click' } } })),
     code: 'claims_invalid',
   },
   // crit: an extension the verifier does not understand must be refused (RFC 7515 §4.1.11).

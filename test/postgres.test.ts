@@ -732,17 +732,24 @@ describe.skipIf(!available)('PostgreSQL audit sink (real server)', () => {
       const { rows } = await admin.query(
         `SELECT type, purpose, decision, reason, subject, line FROM "${TABLE}" WHERE chain = 'guard' ORDER BY seq`,
       );
-      expect(rows.map((r) => r.type)).toEqual(['writer_start', 'decision', 'outcome']);
-      expect(rows[1]).toMatchObject({
+      // The guard logs its policy once when it starts (Art. 69), before the first decision.
+      expect(rows.map((r) => r.type)).toEqual(['writer_start', 'policy', 'decision', 'outcome']);
+      expect(rows[2]).toMatchObject({
         purpose: 'account.profile',
         decision: 'allow',
         reason: 'consent_valid',
         subject: expect.stringMatching(/^hmac-sha256:/),
       });
-      if (requestId) expect(JSON.parse(rows[1].line).requestId).toBe(requestId);
+      if (requestId) expect(JSON.parse(rows[2].line).requestId).toBe(requestId);
       await pipl.close();
       expect((await verify(admin, 'guard')).valid).toBe(true);
-      expect(await types(admin, 'guard')).toEqual(['writer_start', 'decision', 'outcome', 'writer_stop']);
+      expect(await types(admin, 'guard')).toEqual([
+        'writer_start',
+        'policy',
+        'decision',
+        'outcome',
+        'writer_stop',
+      ]);
     } finally {
       await sink?.close().catch(() => {});
       await pool.end();

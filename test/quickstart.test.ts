@@ -59,7 +59,7 @@ describe('README quick start: Express', () => {
     });
 
     const denied = await request(app).get('/users/u42/records').set('pipl-consent', general);
-    expect([denied.status, denied.body.code]).toEqual([403, 'separate_consent_required']);
+    expect([denied.status, denied.body.code]).toEqual([403, 'sensitive_separate_consent_required']);
     const allowed = await request(app).get('/users/u42/records').set('pipl-consent', separate);
     expect(allowed.status).toBe(200);
     expect(allowed.body.user).toBe('u42');

@@ -27,8 +27,9 @@ describe('smoke', () => {
     expect(denied.body.code).toBe('consent_required');
     const other = await request(app).get('/users/user-2/profile').set('pipl-consent', token);
     expect(other.body.code).toBe('subject_mismatch');
-    // three decisions and the outcome of the one request that reached its handler
+    // the policy in force, three decisions and the outcome of the one request that reached its handler
     expect(audit.records.map((r) => (r as { type: string }).type)).toEqual([
+      'policy',
       'decision',
       'outcome',
       'decision',

@@ -34,13 +34,23 @@ export {
   type AuditEvent,
   type AuditRecord,
   type ChainFields,
+  type ConsentLink,
   type DecisionEvent,
   type DroppedEvent,
   type OutcomeEvent,
+  type PolicyEvent,
+  type TransferLink,
   type WriterStartEvent,
   type WriterStopEvent,
 } from './record.js';
 export { subjectKeyId } from './subject-key-id.js';
+export {
+  createTransferCounter,
+  type TransferDestinationCount,
+  type TransferStats,
+  type TransferYearCount,
+  transferStats,
+} from './transfer-stats.js';
 export {
   type AuditProblem,
   type AuditProblemKind,

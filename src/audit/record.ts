@@ -1,5 +1,11 @@
 import type { ReasonCode } from '../errors/codes.js';
-import type { ConsentType, LegalBasis, Operation } from '../taxonomy/taxonomy.js';
+import type {
+  ConsentType,
+  LegalBasis,
+  Operation,
+  TransferExemption,
+  TransferMechanism,
+} from '../taxonomy/taxonomy.js';
 
 /** Version of the audit record schema. Bumped only with a migration note. */
 export const AUDIT_SCHEMA_VERSION = 1;
@@ -39,7 +45,7 @@ export interface DecisionEvent {
   categories: readonly string[];
   operation: Operation;
   basis: LegalBasis;
-  consent: { id: string; noticeVersion: number; type?: ConsentType } | null;
+  consent: ConsentLink | null;
   decision: 'allow' | 'deny' | 'degrade';
   reason: ReasonCode;
   cause?: ReasonCode;
@@ -47,6 +53,54 @@ export interface DecisionEvent {
   status: number;
   /** `subjectKeyId`: fingerprint of the key that pseudonymised `subject` (see `subjectKeyId()`). */
   enforcer: { service: string; instance: string; version: string; subjectKeyId?: string };
+  /** `sha256:` digest of the policy in force; its text is in this writer's `policy` record (Art. 69). */
+  policy?: string;
+  /** The purpose's impact assessment (Art. 55–56). */
+  piaRef?: string;
+  /** Who receives the PI: a handler (`provide`, Art. 23) or a processor under contract (`entrust`, Art. 21). */
+  recipient?: { name: string; role: 'handler' | 'processor'; contractRef?: string };
+  /**
+   * Cross-border transfer (Art. 38–39): destination and overseas recipient, and, when a declared
+   * mechanism was valid, which one. `sensitive`: sensitive PI (or a child's) crossed, which counts
+   * towards the 10,000-subject threshold of the 2024 Provisions.
+   */
+  transfer?: TransferLink;
+}
+
+/** The consent a decision rests on: never the token. */
+export interface ConsentLink {
+  id: string;
+  noticeVersion: number;
+  type?: ConsentType;
+  /** The privacy notice the consent was given under (Art. 17). */
+  noticeId?: string;
+  /** When the grant was given, epoch seconds. */
+  givenAt?: number;
+  /** Guardian who consented for a child under 14 (Art. 31), pseudonymised like the subject. */
+  guardian?: string;
+}
+
+/** The cross-border part of a decision record. */
+export interface TransferLink {
+  country: string;
+  recipient: string;
+  mechanism?: TransferMechanism;
+  exemption?: TransferExemption;
+  reference?: string;
+  sensitive: boolean;
+}
+
+/**
+ * The full policy in force, written once when a guard starts writing to a log, so an auditor can see
+ * exactly which rules decided: `digest` is `sha256:` over the RFC 8785 canonical JSON of `policy`,
+ * and every decision record names it.
+ */
+export interface PolicyEvent {
+  type: 'policy';
+  digest: string;
+  notice: { id: string; version: number };
+  policy: Record<string, unknown>;
+  enforcer: { service: string; instance: string; version: string };
 }
 
 /** Written when a writer opens a chain; notes whether the previous writer shut down cleanly. */
@@ -72,6 +126,8 @@ export interface OutcomeEvent {
   /** HTTP status the application answered with. */
   status: number;
   durationMs: number;
+  /** Art. 6: response fields removed because the decision did not cover their categories. */
+  withheld?: readonly string[];
 }
 
 /**
@@ -92,5 +148,11 @@ export interface DroppedEvent {
   enforcer: { service: string; instance: string; version: string };
 }
 
-export type AuditEvent = DecisionEvent | OutcomeEvent | DroppedEvent | WriterStartEvent | WriterStopEvent;
+export type AuditEvent =
+  | DecisionEvent
+  | OutcomeEvent
+  | DroppedEvent
+  | WriterStartEvent
+  | WriterStopEvent
+  | PolicyEvent;
 export type AuditRecord = AuditEvent & ChainFields;

@@ -1,4 +1,5 @@
 import { auditStats } from '../audit/query.js';
+import { createTransferCounter } from '../audit/transfer-stats.js';
 import { buildFilters, displayTime, FILTER_OPTIONS, FILTERS_HELP, SOURCE_OPTIONS } from './audit-options.js';
 import { openAuditSource, parseAuditArgs, readRecords } from './audit-read.js';
 import type { CliCommand } from './command.js';
@@ -16,10 +17,12 @@ async function run(args: string[]): Promise<number> {
   const source = await openAuditSource(target, values);
   try {
     const read = readRecords(source, values, filters);
-    const result = await auditStats(read.records);
+    const transfers = createTransferCounter();
+    const result = await auditStats(transfers.tap(read.records));
+    const crossBorder = transfers.result();
     const code = read.finish(result.records);
     if (values.json) {
-      process.stdout.write(`${jsonSafe(JSON.stringify(result, null, 2))}\n`);
+      process.stdout.write(`${jsonSafe(JSON.stringify({ ...result, crossBorder }, null, 2))}\n`);
       return code;
     }
     const applied = Object.entries(filters.query)
@@ -39,6 +42,17 @@ async function run(args: string[]): Promise<number> {
       for (const [key, n] of Object.entries(table).sort((a, b) => b[1] - a[1]))
         out.push(`  ${String(n).padStart(8)}  ${key}`);
     }
+    // Art. 40 / 2024 Provisions Art. 5(4), 7, 8: thresholds count distinct people per calendar year.
+    out.push('Cross-border subjects by year (all destinations; sensitive):');
+    for (const row of crossBorder.byYear)
+      out.push(
+        `  ${row.year}  ${String(row.subjects).padStart(8)}  ${String(row.sensitiveSubjects).padStart(8)}`,
+      );
+    out.push('Cross-border subjects by year and destination (sensitive):');
+    for (const row of crossBorder.byDestination)
+      out.push(
+        `  ${row.year}  ${String(row.subjects).padStart(8)}  ${String(row.sensitiveSubjects).padStart(8)}  ${row.country}  ${row.recipient}`,
+      );
     process.stdout.write(`${out.map(printable).join('\n')}\n`);
     return code;
   } finally {

@@ -4,10 +4,10 @@ import {
   ageBandSchema,
   type ConsentType,
   consentTypeSchema,
+  type GuardianMethod,
+  guardianMethodSchema,
   type Operation,
   operationSchema,
-  type TransferMechanism,
-  transferMechanismSchema,
 } from '../taxonomy/taxonomy.js';
 
 /** Name of the private claim that carries the consent (RFC 7519 §4.2: a collision-resistant name). */
@@ -26,8 +26,10 @@ const grantSchema = z.object({
     .array(z.object({ name: text, role: z.enum(['handler', 'entrusted']).optional() }))
     .max(32)
     .optional(),
+  // `mechanism` is accepted for tokens issued before 0.2 and ignored: the company declares the
+  // mechanism in its policy (Art. 38(1)); the subject's token cannot vouch for it.
   crossBorder: z
-    .object({ country: z.string().regex(/^[A-Z]{2}$/), mechanism: transferMechanismSchema, recipient: text })
+    .object({ country: z.string().regex(/^[A-Z]{2}$/), recipient: text, mechanism: text.optional() })
     .optional(),
   givenAt: z.number().int().nonnegative(),
 });
@@ -37,7 +39,7 @@ export const consentClaimSchema = z.object({
   notice: z.object({ id: text, version: z.number().int().nonnegative() }),
   subject: z.object({
     ageBand: ageBandSchema,
-    guardian: z.object({ id: text, method: text }).optional(),
+    guardian: z.object({ id: text, method: guardianMethodSchema }).optional(),
   }),
   /** Subject's choices that are not grants. `personalization: false` is the Art. 24 opt-out. */
   prefs: z.object({ personalization: z.boolean().optional() }).optional(),
@@ -63,8 +65,9 @@ export interface Grant {
   readonly recipients?: readonly { readonly name: string; readonly role?: 'handler' | 'entrusted' }[];
   readonly crossBorder?: {
     readonly country: string;
-    readonly mechanism: TransferMechanism;
     readonly recipient: string;
+    /** @deprecated Ignored: the policy declares transfer mechanisms (Art. 38(1)), never the token. */
+    readonly mechanism?: string;
   };
   /** When the subject gave it, epoch seconds. */
   readonly givenAt: number;
@@ -81,7 +84,7 @@ export interface VerifiedConsent {
   readonly expiresAt: number;
   readonly notice: { readonly id: string; readonly version: number };
   readonly ageBand: AgeBand;
-  readonly guardian: { readonly id: string; readonly method: string } | undefined;
+  readonly guardian: { readonly id: string; readonly method: GuardianMethod } | undefined;
   /** False when the subject opted out of personalised processing (Art. 24). */
   readonly personalization: boolean;
   readonly grants: readonly Grant[];

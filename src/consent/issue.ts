@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CryptoKey, type JWK, type KeyObject, SignJWT } from 'jose';
 import { PiplConfigError } from '../errors/errors.js';
-import type { AgeBand } from '../taxonomy/taxonomy.js';
+import type { AgeBand, GuardianMethod } from '../taxonomy/taxonomy.js';
 import {
   CONSENT_CLAIM,
   CONSENT_TOKEN_TYPE,
@@ -26,7 +26,7 @@ export interface IssueConsentOptions {
   expiresInSec?: number;
   notice: { id: string; version: number };
   ageBand?: AgeBand;
-  guardian?: { id: string; method: string };
+  guardian?: { id: string; method: GuardianMethod };
   /** `false` records the subject's opt-out of personalisation (Art. 24). */
   personalization?: boolean;
   grants: readonly (Omit<Grant, 'givenAt'> & { givenAt?: number })[];

@@ -1,7 +1,9 @@
-import type { VerifiedConsent } from '../consent/claims.js';
+import type { Grant, VerifiedConsent } from '../consent/claims.js';
 import { REASONS, type ReasonCode } from '../errors/codes.js';
 import type { Requirement } from '../policy/requirement.js';
+import { checkTransfer, type Transfer } from '../policy/transfers.js';
 import type { ConsentType, LegalBasis, Operation } from '../taxonomy/taxonomy.js';
+import { checkGrant } from './grant-rules.js';
 
 /** The guard's verdict on one request. Decisions are data: every one carries a stable reason code. */
 export interface Decision {
@@ -19,6 +21,10 @@ export interface Decision {
   readonly consentId?: string;
   readonly noticeVersion?: number;
   readonly consentType?: ConsentType;
+  /** When the grant the decision rests on was given, epoch seconds (Art. 14, 69 evidence). */
+  readonly givenAt?: number;
+  /** For `cross_border`: the declared transfer whose mechanism is valid now (Art. 38). */
+  readonly transfer?: Transfer;
 }
 
 /** What the request says about the data subject, besides the token. */
@@ -31,6 +37,12 @@ export interface DecisionContext {
   readonly withdrawn: boolean;
   /** The policy's privacy notice id; consent under another notice needs re-consent. */
   readonly noticeId: string;
+  /** The guard's clock, epoch ms: transfer mechanisms must be valid at this instant. Default `Date.now()`. */
+  readonly now?: number;
+  /** Role (`actor.type`) of who makes the request, for Art. 51(4) allow-lists. */
+  readonly actorRole?: string | undefined;
+  /** Art. 27: the subject explicitly refused processing of their disclosed information for this purpose. */
+  readonly publicInfoRefused?: boolean;
 }
 
 /** Consent problems an Art. 16 `degrade` purpose answers by running the handler without the data. */
@@ -41,20 +53,28 @@ const DEGRADABLE: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
   'purpose_not_granted',
   'operation_not_granted',
   'category_not_granted',
-  'separate_consent_required',
+  'sensitive_separate_consent_required',
+  'provision_separate_consent_required',
+  'disclosure_separate_consent_required',
+  'cross_border_separate_consent_required',
   'written_consent_required',
   'guardian_consent_required',
   'recipient_not_granted',
   'cross_border_not_granted',
 ]);
 
-/** Consent types that count as separate consent (Art. 23, 25, 29, 39). */
-const SEPARATE: ReadonlySet<ConsentType> = new Set<ConsentType>(['separate', 'written', 'guardian']);
-const NEEDS_SEPARATE: ReadonlySet<Operation> = new Set<Operation>(['provide', 'disclose', 'cross_border']);
-
 /**
  * Decides one request. Pure: the same requirement, consent and context always give the same decision.
  * `consent` must already be verified (signature, claims, schema); withdrawal is passed in `context`.
+ *
+ * @example
+ * ```ts
+ * const requirement = compileRequirement(policy, 'health.records', { operation: 'use' });
+ * const decision = decide(requirement, consent, {
+ *   subjectId: 'u42', subjectDeclared: true, withdrawn: false, noticeId: policy.notice.id,
+ * });
+ * if (decision.effect === 'deny') console.log(decision.reason);
+ * ```
  */
 export function decide(
   requirement: Requirement,
@@ -62,7 +82,24 @@ export function decide(
   context: DecisionContext,
 ): Decision {
   const { purpose } = requirement;
-  if (purpose.basis !== 'consent') return verdict(requirement, 'lawful_basis', consent);
+  // Art. 51(4): only the roles the policy allows may touch these categories, whatever the basis.
+  if (requirement.roles && !requirement.roles.has(context.actorRole ?? '')) {
+    return verdict(requirement, 'actor_not_authorized', consent);
+  }
+  // Art. 38(1): whatever the basis, a transfer abroad needs a mechanism the company declared, valid now.
+  let transfer: Transfer | undefined;
+  if (requirement.operation === 'cross_border') {
+    const check = checkTransfer(requirement.transfers, context.now ?? Date.now());
+    if (!check.ok) return verdict(requirement, check.reason, consent);
+    transfer = check.transfer;
+  }
+  if (purpose.basis !== 'consent') {
+    // Art. 27: disclosed information may be processed unless the subject explicitly refused.
+    if (purpose.basis === 'public_info' && context.publicInfoRefused) {
+      return verdict(requirement, 'public_info_refused', consent);
+    }
+    return verdict(requirement, 'lawful_basis', consent, undefined, undefined, transfer);
+  }
   if (consent === undefined) {
     if (context.subjectDeclared && context.subjectId === undefined)
       return verdict(requirement, 'subject_unresolved');
@@ -74,9 +111,14 @@ export function decide(
     if (context.subjectId !== consent.subject) return verdict(requirement, 'subject_mismatch', consent);
   }
   if (context.withdrawn) return orDegrade(requirement, 'consent_withdrawn', consent);
-  // Art. 14: a change of notice (purpose, method, categories) needs new consent.
+  // Art. 14(2): only a change of purpose, method or categories (the purpose's `changedAt`) needs new consent.
   if (consent.notice.id !== context.noticeId || consent.notice.version < purpose.noticeVersion) {
     return orDegrade(requirement, 'reconsent_required', consent);
+  }
+  // Art. 31: a purpose for children under 14 must not accept consent that calls the subject older.
+  // Never degraded: a mislabelled child is a consent service fault, not a missing consent.
+  if (purpose.childrenUnder14 && consent.ageBand !== 'under14') {
+    return verdict(requirement, 'age_band_mismatch', consent);
   }
 
   let failure: ReasonCode = 'purpose_not_granted';
@@ -90,53 +132,13 @@ export function decide(
           purpose.onMissingConsent === 'degrade'
             ? 'degraded_personalization_opt_out'
             : 'personalization_opted_out';
-        return verdict(requirement, optOut, consent, grant.consentType);
+        return verdict(requirement, optOut, consent, grant);
       }
-      return verdict(requirement, 'consent_valid', consent, grant.consentType);
+      return verdict(requirement, 'consent_valid', consent, grant, undefined, transfer);
     }
     failure = reason;
   }
   return orDegrade(requirement, failure, consent);
-}
-
-function checkGrant(
-  requirement: Requirement,
-  consent: VerifiedConsent,
-  grant: VerifiedConsent['grants'][number],
-): ReasonCode | undefined {
-  if (!grant.ops.includes(requirement.operation)) return 'operation_not_granted';
-  for (const category of requirement.categories) {
-    if (!grant.categories.includes(category)) return 'category_not_granted';
-  }
-  const { purpose } = requirement;
-  // Art. 28, 31: all PI of a child under 14 is sensitive and needs the guardian's consent.
-  if (consent.ageBand === 'under14' || purpose.childrenUnder14) {
-    if (grant.consentType !== 'guardian' || consent.guardian === undefined)
-      return 'guardian_consent_required';
-    if (purpose.writtenConsent && consent.guardian.method !== 'written') return 'written_consent_required';
-  } else if (requirement.sensitiveCategories.length > 0) {
-    // Art. 29: sensitive PI needs separate consent, written where a law says so.
-    if (purpose.writtenConsent && grant.consentType !== 'written') {
-      return SEPARATE.has(grant.consentType) ? 'written_consent_required' : 'separate_consent_required';
-    }
-    if (!SEPARATE.has(grant.consentType)) return 'separate_consent_required';
-  }
-  if (NEEDS_SEPARATE.has(requirement.operation) && !SEPARATE.has(grant.consentType))
-    return 'separate_consent_required';
-  if (requirement.operation === 'provide') {
-    // Art. 23: the subject must know, and separately consent to, who receives the data.
-    const recipient = requirement.recipient;
-    if (!grant.recipients?.some((r) => r.name === recipient)) return 'recipient_not_granted';
-  }
-  if (requirement.operation === 'cross_border') {
-    // Art. 38–39: the consent names the overseas recipient and country; the schema requires a mechanism.
-    const wanted = requirement.crossBorder;
-    const given = grant.crossBorder;
-    if (!wanted || !given || given.country !== wanted.country || given.recipient !== wanted.recipient) {
-      return 'cross_border_not_granted';
-    }
-  }
-  return undefined;
 }
 
 /** A decision for a request stopped before the rules ran: bad token, unavailable keys or log. */
@@ -155,8 +157,9 @@ function verdict(
   requirement: Requirement,
   reason: ReasonCode,
   consent?: VerifiedConsent,
-  consentType?: ConsentType,
+  grant?: Grant,
   cause?: ReasonCode,
+  transfer?: Transfer,
 ): Decision {
   const spec = REASONS[reason];
   const decision: {
@@ -175,6 +178,10 @@ function verdict(
     decision.consentId = consent.id;
     decision.noticeVersion = consent.notice.version;
   }
-  if (consentType !== undefined) decision.consentType = consentType;
+  if (grant !== undefined) {
+    decision.consentType = grant.consentType;
+    decision.givenAt = grant.givenAt;
+  }
+  if (transfer !== undefined) decision.transfer = transfer;
   return decision;
 }

@@ -55,10 +55,31 @@ export const REASONS = {
     title: 'The consent does not cover every category this route touches',
   },
   operation_not_granted: { status: 403, effect: 'deny', title: 'The consent does not cover this operation' },
+  /** @deprecated Never emitted since 0.2: split by cause into the four codes below. Kept so old records parse. */
   separate_consent_required: {
     status: 403,
     effect: 'deny',
     title: 'Separate consent is required (Art. 23, 25, 29, 39)',
+  },
+  sensitive_separate_consent_required: {
+    status: 403,
+    effect: 'deny',
+    title: 'Sensitive personal information needs separate consent (Art. 29)',
+  },
+  provision_separate_consent_required: {
+    status: 403,
+    effect: 'deny',
+    title: 'Provision to another handler needs separate consent (Art. 23)',
+  },
+  disclosure_separate_consent_required: {
+    status: 403,
+    effect: 'deny',
+    title: 'Public disclosure needs separate consent (Art. 25)',
+  },
+  cross_border_separate_consent_required: {
+    status: 403,
+    effect: 'deny',
+    title: 'A cross-border transfer needs separate consent (Art. 39)',
   },
   written_consent_required: { status: 403, effect: 'deny', title: 'Written consent is required (Art. 29)' },
   guardian_consent_required: {
@@ -74,7 +95,37 @@ export const REASONS = {
   cross_border_not_granted: {
     status: 403,
     effect: 'deny',
-    title: 'The consent does not cover this cross-border transfer (Art. 38-39)',
+    title: 'The consent does not name this overseas recipient and country (Art. 39)',
+  },
+  transfer_not_declared: {
+    status: 403,
+    effect: 'deny',
+    title: 'The policy declares no transfer mechanism for this country and recipient (Art. 38)',
+  },
+  transfer_mechanism_expired: {
+    status: 403,
+    effect: 'deny',
+    title: 'The transfer mechanism for this country and recipient has expired (Art. 38)',
+  },
+  transfer_mechanism_not_yet_valid: {
+    status: 403,
+    effect: 'deny',
+    title: 'The transfer mechanism for this country and recipient is not valid yet (Art. 38)',
+  },
+  age_band_mismatch: {
+    status: 403,
+    effect: 'deny',
+    title: 'A purpose for children under 14 received consent for another age band (Art. 31)',
+  },
+  actor_not_authorized: {
+    status: 403,
+    effect: 'deny',
+    title: "The actor's role may not access these categories (Art. 51)",
+  },
+  public_info_refused: {
+    status: 403,
+    effect: 'deny',
+    title: 'The subject refused processing of their disclosed information (Art. 27)',
   },
   personalization_opted_out: {
     status: 403,

@@ -1,3 +1,4 @@
+export { DEPRECATED_REASON_ALIASES, REASON_ARTICLES } from './articles.js';
 export { type DenyReason, REASONS, type ReasonCode } from './codes.js';
 export {
   isPiplGuardError,

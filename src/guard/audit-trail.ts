@@ -4,7 +4,10 @@ import { type AuditSink, defaultEnforcer } from '../audit/sink.js';
 import { subjectKeyId } from '../audit/subject-key-id.js';
 import type { VerifiedConsent } from '../consent/claims.js';
 import type { Decision } from '../decide/decide.js';
+import type { Policy } from '../policy/define-policy.js';
 import type { Requirement } from '../policy/requirement.js';
+import { withheldPaths } from '../scope/withheld.js';
+import { addAccountability, policyEvent } from './accountability.js';
 import type { GuardOutcome, GuardRequest, PiplGuardOptions } from './types.js';
 
 /** A client's own request id is recorded only when it cannot inject anything into a log line. */
@@ -23,7 +26,7 @@ const MAX_PENDING_REFUSALS = 10_000;
  * Turns decisions into audit records and knows when they must be durable. Holds what the guard
  * owes the log: the 503 outcomes of requests whose sealed `allow` record could not be written.
  */
-export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit']) {
+export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'], policy: Policy) {
   const sink: AuditSink = audit.sink;
   const pseudonymize =
     audit.subjectKey === false ? (id: string) => id : createPseudonymizer(audit.subjectKey);
@@ -36,6 +39,18 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     ...(audit.subjectKey === false ? {} : { subjectKeyId: subjectKeyId(audit.subjectKey) }),
   });
   const refusedAfterSealing: OutcomeEvent[] = [];
+  // Art. 69: the rules in force are logged once per writer start; every decision names their digest.
+  let policyLogged = false;
+  function logPolicy(): void {
+    if (policyLogged) return;
+    sink.append(policyEvent(policy, enforcer));
+    policyLogged = true;
+  }
+  try {
+    logPolicy();
+  } catch {
+    // The log is down at start-up: the first decision record retries, and fails with it.
+  }
 
   function isDurable(requirement: Requirement, consent: VerifiedConsent | undefined): boolean {
     const declared = requirement.purpose.durability;
@@ -81,6 +96,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     if (decision.cause) event.cause = decision.cause;
     const clientRequestId = clientRequestIdOf(request);
     if (clientRequestId !== undefined) event.clientRequestId = clientRequestId;
+    addAccountability(event, requirement, decision, consent, pseudonymize, policy.digest);
     return event;
   }
 
@@ -117,6 +133,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
       consent: VerifiedConsent | undefined,
     ): undefined | Promise<void> {
       const durable = decision.effect !== 'deny' && isDurable(requirement, consent);
+      logPolicy();
       return sink.append(decisionEvent(requirement, request, requestId, decision, consent), durable);
     },
     /** The sealed `allow` of this request will land on retry: note that it was in fact refused (503). */
@@ -127,6 +144,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     },
     outcome(outcome: GuardOutcome, status: number, startedAt: number): void {
       if (!recordOutcomes || outcome.error) return;
+      const withheld = withheldPaths.get(outcome);
       try {
         sink.append({
           type: 'outcome',
@@ -134,6 +152,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
           purpose: outcome.decision.purpose,
           status,
           durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+          ...(withheld ? { withheld } : {}),
         });
       } catch {
         sink.noteDropped('outcome_refused');

@@ -82,7 +82,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     options.token?.authorization && options.token.header === false ? 'Bearer' : 'PIPL-Consent',
   );
   const revocations = options.revocations ?? memoryRevocationStore();
-  const trail = createAuditTrail(options.audit);
+  const trail = createAuditTrail(options.audit, policy);
   const { logger } = options;
   checkLoggerOptions(logger, options.logDenials);
   const reportError = options.onError;
@@ -117,10 +117,23 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       subjectDeclared: request.subjectDeclared,
       withdrawn: false,
       noticeId: policy.notice.id,
+      // The guard's clock (vitest fake timers move it): transfer mechanisms must be valid now.
+      now: Date.now(),
+      actorRole: request.actor?.type,
     };
     // Art. 13: a non-consent basis needs no token; one that is sent anyway is not looked at.
-    if (requirement.purpose.basis !== 'consent')
+    if (requirement.purpose.basis !== 'consent') {
+      const refusals = options.publicInfoRefusals;
+      // Art. 27: processing disclosed information stops where the subject explicitly refused it.
+      if (requirement.purpose.basis === 'public_info' && refusals && request.subjectId !== undefined) {
+        const refused = await refusals(request.subjectId, requirement.purpose.key);
+        return {
+          decision: decide(requirement, undefined, { ...context, publicInfoRefused: refused === true }),
+          consent: undefined,
+        };
+      }
       return { decision: decide(requirement, undefined, context), consent: undefined };
+    }
     let consent: VerifiedConsent | undefined;
     try {
       const token = extractToken(request.header);

@@ -44,6 +44,12 @@ export interface PiplGuardOptions<P extends string, C extends string> {
   logger?: PiplLogger;
   /** Level at which denials are logged when `logger` is set (default `info`); `false` turns them off. */
   logDenials?: DenialLogLevel;
+  /**
+   * Art. 27: has this subject explicitly refused processing of their disclosed information for this
+   * purpose? Asked for `public_info` routes that name their subject; a refusal answers 403
+   * `public_info_refused`. A lookup that fails stops the request (503 `guard_unavailable`).
+   */
+  publicInfoRefusals?: (subjectId: string, purpose: string) => boolean | Promise<boolean>;
 }
 
 /** One request as the guard sees it: adapters translate their framework's request into this. */

@@ -1,17 +1,19 @@
-import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { canonicalize } from '../audit/canonical.js';
 import { PiplConfigError } from '../errors/errors.js';
 import {
   BUILTIN_CATEGORIES,
   type BuiltinCategory,
-  CATEGORY_KEY,
   type CategoryDefinition,
   type LegalBasis,
-  legalBasisSchema,
   type Operation,
-  operationSchema,
 } from '../taxonomy/taxonomy.js';
+import { checkPurpose } from './purpose-rules.js';
+import { policySchema } from './schema.js';
+import { compileTransfer, type Transfer, type TransferInput } from './transfers.js';
+import { warnOnce } from './warn.js';
 
-/** A purpose as the application declares it (PIPL Art. 6, 13, 16, 24, 55). */
+/** A purpose as the application declares it (PIPL Art. 6, 13, 16, 19, 21, 24, 38, 55). */
 export interface PurposeInput<C extends string = string> {
   /** Lawful basis (Art. 13). Anything but `consent` passes without a token and is audited with its basis. */
   basis: LegalBasis;
@@ -32,13 +34,26 @@ export interface PurposeInput<C extends string = string> {
   onMissingConsent?: 'deny' | 'degrade';
   /** Sensitive PI for this purpose needs written consent (Art. 29, where a law requires it). */
   writtenConsent?: boolean;
-  /** Minimum privacy-notice version a consent must have been given under. Defaults to the policy's. */
+  /**
+   * Art. 14(2): the notice version at which this purpose's purpose, method or categories last changed.
+   * Consent given under an older version needs re-consent (`reconsent_required`); a notice bump that
+   * changes nothing material (a typo) leaves it valid. Default: the version where the purpose first
+   * appeared, so no version minimum (a consent older than the purpose cannot grant it anyway).
+   */
+  changedAt?: number;
+  /** @deprecated Same as `changedAt`. */
   noticeVersion?: number;
   /**
    * The purpose serves children under 14 (Art. 31): guardian consent is required whatever age band
-   * the token states, so a consent service that mislabels a child cannot skip the rule.
+   * the token states, and a token that states another age band is refused (`age_band_mismatch`).
    */
   childrenUnder14?: boolean;
+  /** Art. 38–40: every cross-border transfer, with its mechanism. Required with operation `cross_border`. */
+  transfers?: readonly TransferInput[];
+  /** Art. 21: processors entrusted under contract. Required with operation `entrust`. */
+  processors?: readonly { name: string; contractRef: string }[];
+  /** Art. 19: how long the PI is kept for this purpose, ISO 8601 duration (`P3Y`). */
+  retention?: string;
   /** How this purpose's decisions reach the audit log. */
   audit?: PurposeAuditInput;
   description?: string;
@@ -62,8 +77,12 @@ export interface PurposeAuditInput {
 
 /** The whole processing policy: privacy notice, extra categories, purposes. */
 export interface PolicyInput<P extends string = string, C extends string = never> {
-  /** The privacy notice (Art. 17) consents must have been given under. */
-  notice: { id: string; version: number };
+  /**
+   * The privacy notice (Art. 17) consents must have been given under. `previousVersion` says the
+   * notice moved from that version: start-up then warns about every purpose that does not say, with
+   * `changedAt`, whether it changed materially (Art. 14(2)).
+   */
+  notice: { id: string; version: number; previousVersion?: number };
   /** Extra categories, or overrides of built-in sensitivity (e.g. `government_id`). */
   categories?: { readonly [K in C]: CategoryDefinition };
   purposes: { readonly [K in P]: PurposeInput<BuiltinCategory | NoInfer<C>> };
@@ -80,63 +99,30 @@ export interface Purpose {
   readonly piaRef: string | undefined;
   readonly onMissingConsent: 'deny' | 'degrade';
   readonly writtenConsent: boolean;
+  /** Minimum notice version of a consent for this purpose (`changedAt`; 0 when not set). */
   readonly noticeVersion: number;
   readonly childrenUnder14: boolean;
+  readonly transfers: readonly Transfer[];
+  readonly processors: ReadonlyMap<string, { readonly name: string; readonly contractRef: string }>;
+  readonly retention: string | undefined;
   readonly durability: 'durable' | 'buffered' | undefined;
   readonly failOpen: boolean;
 }
 
 /** A validated policy. Built once at start-up by {@link definePolicy}. */
 export interface Policy<P extends string = string, C extends string = string> {
-  readonly notice: { readonly id: string; readonly version: number };
+  readonly notice: { readonly id: string; readonly version: number; readonly previousVersion?: number };
   readonly purposes: ReadonlyMap<P, Purpose>;
   readonly categories: ReadonlyMap<BuiltinCategory | C, CategoryDefinition>;
   /** Is the category sensitive PI (Art. 28)? Unknown categories count as sensitive. */
   isSensitive(category: string): boolean;
+  /** RFC 8785 canonical JSON of the validated policy: logged once per audit writer start. */
+  readonly text: string;
+  /** `sha256:` + hex digest of {@link Policy.text}: every decision record names it. */
+  readonly digest: string;
+  /** Start-up warnings (also emitted with `process.emitWarning`, code `PIPL_GUARD_POLICY`). */
+  readonly warnings: readonly string[];
 }
-
-const PURPOSE_KEY = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
-
-const categorySchema = z.strictObject({ sensitive: z.boolean(), description: z.string().optional() });
-
-const purposeSchema = z.strictObject({
-  basis: legalBasisSchema,
-  categories: z.array(z.string().regex(CATEGORY_KEY)).min(1, 'name at least one category'),
-  operations: z.array(operationSchema).min(1, 'name at least one operation'),
-  necessaryForService: z.boolean({ error: 'say whether the purpose is necessary for the service (Art. 16)' }),
-  personalization: z.boolean().optional(),
-  piaRef: z.string().min(1).optional(),
-  onMissingConsent: z.enum(['deny', 'degrade']).optional(),
-  writtenConsent: z.boolean().optional(),
-  noticeVersion: z.number().int().nonnegative().optional(),
-  childrenUnder14: z.boolean().optional(),
-  audit: z
-    .strictObject({
-      durability: z.enum(['durable', 'buffered']).optional(),
-      onFailure: z.enum(['fail_closed', 'fail_open']).optional(),
-    })
-    .optional(),
-  description: z.string().optional(),
-});
-
-const policySchema = z.strictObject({
-  notice: z.strictObject({ id: z.string().min(1), version: z.number().int().nonnegative() }),
-  categories: z
-    .record(
-      z.string().regex(CATEGORY_KEY, 'category keys are lower_snake, optionally dotted'),
-      categorySchema,
-    )
-    .optional(),
-  purposes: z
-    .record(
-      z.string().regex(PURPOSE_KEY, 'purpose keys are dotted lower_snake words, e.g. marketing.personalized'),
-      purposeSchema,
-    )
-    .refine((purposes) => Object.keys(purposes).length > 0, 'declare at least one purpose'),
-});
-
-/** Operations that need an impact assessment whatever the categories (Art. 55(3)(4)). */
-const PIA_OPERATIONS: ReadonlySet<Operation> = new Set(['provide', 'disclose', 'cross_border']);
 
 /**
  * Validates the processing policy once, at start-up. Every mistake is a {@link PiplConfigError}
@@ -171,50 +157,28 @@ export function definePolicy<const P extends string, const C extends string = ne
   }
   const spec = parsed.data;
 
+  const problems: string[] = [];
+  const warnings: string[] = [];
   const categories = new Map<string, CategoryDefinition>(Object.entries(BUILTIN_CATEGORIES));
-  for (const [key, definition] of Object.entries(spec.categories ?? {})) categories.set(key, definition);
+  for (const [key, definition] of Object.entries(spec.categories ?? {})) {
+    const builtin = (BUILTIN_CATEGORIES as Record<string, CategoryDefinition>)[key];
+    // Lowering protection needs a reason the audit log can show (GB/T 45574 §4.1 assessment).
+    if (builtin?.sensitive && !definition.sensitive && !definition.reason) {
+      problems.push(`categories.${key}: built-in sensitive category made non-sensitive; give the reason`);
+    }
+    categories.set(key, definition);
+  }
   const isSensitive = (category: string) => categories.get(category)?.sensitive ?? true;
 
-  const problems: string[] = [];
   const purposes = new Map<string, Purpose>();
   for (const [key, purpose] of Object.entries(spec.purposes)) {
-    for (const category of purpose.categories) {
-      if (!categories.has(category)) {
-        problems.push(`purposes.${key}: unknown category "${category}"; declare it under policy.categories`);
-      }
-    }
-    // Art. 28: all personal information of a child under 14 is sensitive.
-    const touchesSensitive = purpose.categories.some(isSensitive) || purpose.childrenUnder14 === true;
-    const piaOperation = purpose.operations.find((operation) => PIA_OPERATIONS.has(operation));
-    if (!purpose.piaRef) {
-      if (touchesSensitive) {
-        problems.push(
-          `purposes.${key}: touches sensitive PI, so set piaRef to its impact assessment (Art. 55(1))`,
-        );
-      } else if (piaOperation) {
-        problems.push(
-          `purposes.${key}: operation "${piaOperation}" needs piaRef, an impact assessment reference (Art. 55)`,
-        );
-      } else if (purpose.personalization) {
-        problems.push(
-          `purposes.${key}: automated personalisation needs piaRef, an impact assessment reference (Art. 55(2))`,
+    const touchesSensitive = checkPurpose(key, purpose, spec.notice, categories, isSensitive, problems);
+    if (spec.notice.previousVersion !== undefined && purpose.changedAt === undefined) {
+      if (spec.notice.previousVersion !== spec.notice.version && purpose.noticeVersion === undefined) {
+        warnings.push(
+          `purposes.${key}: the notice moved from version ${spec.notice.previousVersion} to ${spec.notice.version}; set changedAt: ${spec.notice.version} if its purpose, method or categories changed (consent under older notices then needs re-consent, Art. 14), or the version of its last such change`,
         );
       }
-    }
-    if (purpose.onMissingConsent === 'degrade') {
-      if (purpose.basis !== 'consent') {
-        problems.push(`purposes.${key}: onMissingConsent "degrade" only applies to basis "consent"`);
-      }
-      if (purpose.necessaryForService) {
-        problems.push(
-          `purposes.${key}: a purpose necessary for the service cannot degrade; set necessaryForService: false or remove onMissingConsent`,
-        );
-      }
-    }
-    if (purpose.audit?.onFailure === 'fail_open' && touchesSensitive) {
-      problems.push(
-        `purposes.${key}: sensitive PI cannot be processed unaudited; remove audit.onFailure "fail_open"`,
-      );
     }
     purposes.set(key, {
       key,
@@ -226,8 +190,11 @@ export function definePolicy<const P extends string, const C extends string = ne
       piaRef: purpose.piaRef,
       onMissingConsent: purpose.onMissingConsent ?? 'deny',
       writtenConsent: purpose.writtenConsent ?? false,
-      noticeVersion: purpose.noticeVersion ?? spec.notice.version,
+      noticeVersion: purpose.changedAt ?? purpose.noticeVersion ?? 0,
       childrenUnder14: purpose.childrenUnder14 ?? false,
+      transfers: Object.freeze((purpose.transfers ?? []).map(compileTransfer)),
+      processors: new Map((purpose.processors ?? []).map((p) => [p.name, Object.freeze({ ...p })])),
+      retention: purpose.retention,
       durability:
         purpose.audit?.durability ?? (touchesSensitive || purpose.childrenUnder14 ? 'durable' : undefined),
       failOpen: purpose.audit?.onFailure === 'fail_open',
@@ -236,11 +203,16 @@ export function definePolicy<const P extends string, const C extends string = ne
   if (problems.length > 0) {
     throw new PiplConfigError(`Invalid pipl-guard policy:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
+  for (const warning of warnings) warnOnce(warning);
 
+  const text = canonicalize(spec);
   return Object.freeze({
     notice: Object.freeze({ ...spec.notice }),
     purposes: purposes as Map<P, Purpose>,
     categories: categories as Map<BuiltinCategory | C, CategoryDefinition>,
     isSensitive,
+    text,
+    digest: `sha256:${createHash('sha256').update(text).digest('hex')}`,
+    warnings: Object.freeze(warnings),
   });
 }

@@ -6,3 +6,4 @@ export {
   type PurposeInput,
 } from './define-policy.js';
 export { compileRequirement, type Requirement, type RouteRequirement } from './requirement.js';
+export type { Transfer, TransferInput } from './transfers.js';

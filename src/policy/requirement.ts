@@ -1,6 +1,10 @@
+import type { z } from 'zod';
 import { PiplConfigError } from '../errors/errors.js';
+import { compileScope, type ScopeNode } from '../scope/schema-scope.js';
 import type { Operation } from '../taxonomy/taxonomy.js';
 import type { Policy, Purpose } from './define-policy.js';
+import type { Transfer } from './transfers.js';
+import { warnOnce } from './warn.js';
 
 /** What one route does with personal information: the purpose, the operation and its scope. */
 export interface RouteRequirement<C extends string = string> {
@@ -12,6 +16,15 @@ export interface RouteRequirement<C extends string = string> {
   recipient?: string;
   /** For `cross_border`: destination country (ISO 3166-1 alpha-2) and overseas recipient (Art. 38–39). */
   crossBorder?: { country: string; recipient: string };
+  /** For `entrust`: the processor, one of the purpose's `processors` (Art. 21). */
+  processor?: string;
+  /**
+   * Art. 6 minimum scope: the response body's zod 4 schema, its fields tagged with PI categories
+   * (`.meta({ pii: 'contact' })`). Fields of categories the decision did not cover are removed
+   * (`uncovered: 'remove'`, default) or the response is refused with 403 `category_not_granted`
+   * (`'refuse'`); the outcome record lists the withheld paths.
+   */
+  response?: { schema: z.ZodType; uncovered?: 'remove' | 'refuse' };
   /** Route label for the audit log when the framework cannot report the route pattern. */
   route?: string;
 }
@@ -25,6 +38,17 @@ export interface Requirement {
   readonly sensitiveCategories: readonly string[];
   readonly recipient: string | undefined;
   readonly crossBorder: { readonly country: string; readonly recipient: string } | undefined;
+  /** For `cross_border`: the purpose's declared transfers to this country and recipient (Art. 38). */
+  readonly transfers: readonly Transfer[];
+  /** For `entrust`: the processor and its contract (Art. 21). */
+  readonly processor: { readonly name: string; readonly contractRef: string } | undefined;
+  /**
+   * Art. 51(4): actor roles allowed to touch every category of the route (the intersection of the
+   * categories' `roles`); `undefined` when no category restricts roles.
+   */
+  readonly roles: ReadonlySet<string> | undefined;
+  /** Compiled response schema (Art. 6), when the route declared one. */
+  readonly response: { readonly node: ScopeNode; readonly uncovered: 'remove' | 'refuse' } | undefined;
   readonly route: string | undefined;
 }
 
@@ -67,6 +91,39 @@ export function compileRequirement(policy: Policy, purposeKey: string, route: Ro
       );
     }
   }
+  let transfers: readonly Transfer[] = [];
+  if (route.operation === 'cross_border' && route.crossBorder) {
+    const { country, recipient } = route.crossBorder;
+    transfers = purpose.transfers.filter((t) => t.country === country && t.recipient === recipient);
+    // Refused per request with `transfer_not_declared`; said at start-up too, since it never passes.
+    if (transfers.length === 0) {
+      warnOnce(
+        `${where}: no transfer to ${country} / "${recipient}" is declared on the purpose, so every request is refused (transfer_not_declared, Art. 38)`,
+      );
+    }
+  }
+  let processor: Requirement['processor'];
+  if (route.operation === 'entrust') {
+    processor = route.processor === undefined ? undefined : purpose.processors.get(route.processor);
+    if (!processor) {
+      const named = [...purpose.processors.keys()].join(', ');
+      throw new PiplConfigError(
+        `${where}: operation "entrust" needs processor, one of the purpose's processors with an entrustment contract (Art. 21): ${named}`,
+      );
+    }
+  }
+  let roles: Set<string> | undefined;
+  for (const category of categories) {
+    const allowed = policy.categories.get(category)?.roles;
+    if (!allowed) continue;
+    roles = roles ? new Set([...roles].filter((role) => allowed.includes(role))) : new Set(allowed);
+  }
+  const response = route.response
+    ? Object.freeze({
+        node: compileScope(route.response.schema),
+        uncovered: route.response.uncovered ?? 'remove',
+      })
+    : undefined;
   return Object.freeze({
     purpose,
     operation: route.operation,
@@ -74,6 +131,10 @@ export function compileRequirement(policy: Policy, purposeKey: string, route: Ro
     sensitiveCategories: Object.freeze(categories.filter((category) => policy.isSensitive(category))),
     recipient: route.recipient,
     crossBorder: route.crossBorder ? Object.freeze({ ...route.crossBorder }) : undefined,
+    transfers,
+    processor,
+    roles,
+    response,
     route: route.route,
   });
 }

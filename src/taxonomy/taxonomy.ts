@@ -1,41 +1,12 @@
 import { z } from 'zod';
+import { BUILTIN_CATEGORIES, type BuiltinCategory, type CategoryDefinition } from './categories.js';
+
+export { BUILTIN_CATEGORIES, type BuiltinCategory, type CategoryDefinition };
 
 /**
- * Built-in personal-information categories. Sensitive ones follow PIPL Art. 28 and
- * GB/T 45574-2025 §6.1–6.8; users may add their own or change `government_id`'s sensitivity.
+ * Processing operations of PIPL Art. 4, plus `cross_border` (Art. 38–39) and `entrust`
+ * (Art. 21: processing by a processor under contract, which is neither `provide` nor a new purpose).
  */
-export const BUILTIN_CATEGORIES = {
-  biometric: { sensitive: true, description: 'Biometric identification (GB/T 45574 §6.1)' },
-  religious_belief: { sensitive: true, description: 'Religious belief (§6.2)' },
-  specific_identity: {
-    sensitive: true,
-    description: 'Specific identity, e.g. ethnicity, political status (§6.3)',
-  },
-  medical_health: { sensitive: true, description: 'Medical and health information (§6.4)' },
-  financial_account: { sensitive: true, description: 'Financial accounts (§6.5)' },
-  whereabouts: { sensitive: true, description: 'Precise or continuous location tracking (§6.6)' },
-  sensitive_other: { sensitive: true, description: 'Other sensitive personal information (§6.8)' },
-  identity_basic: { sensitive: false, description: 'Name, nickname, gender, date of birth' },
-  contact: { sensitive: false, description: 'Phone number, email, postal address' },
-  government_id: { sensitive: false, description: 'Identity document numbers (sensitivity configurable)' },
-  account_credentials: { sensitive: false, description: 'Account identifiers and credentials' },
-  device_network: { sensitive: false, description: 'Device identifiers, IP addresses' },
-  behavior: { sensitive: false, description: 'Browsing, purchase and usage behaviour' },
-  location_coarse: { sensitive: false, description: 'City-level location' },
-  content_comms: { sensitive: false, description: 'Content of communications' },
-  employment: { sensitive: false, description: 'Employment and HR information' },
-} as const satisfies Record<string, CategoryDefinition>;
-
-export type BuiltinCategory = keyof typeof BUILTIN_CATEGORIES;
-
-/** A personal-information category in the registry. */
-export interface CategoryDefinition {
-  /** Sensitive PI (Art. 28) needs separate consent and an impact assessment. */
-  sensitive: boolean;
-  description?: string;
-}
-
-/** Processing operations of PIPL Art. 4, plus `cross_border` (Art. 38–39). */
 export const OPERATIONS = [
   'collect',
   'store',
@@ -46,6 +17,7 @@ export const OPERATIONS = [
   'disclose',
   'delete',
   'cross_border',
+  'entrust',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
@@ -63,7 +35,9 @@ export type LegalBasis = (typeof LEGAL_BASES)[number];
 
 /**
  * How consent was given. `separate` (Art. 23, 25, 29, 39), `written` (Art. 29 where required),
- * `guardian` (Art. 31: given by the guardian of a subject under 14; counts as separate).
+ * `guardian` (Art. 31: given by the guardian of a subject under 14). Guardian consent is the
+ * separate consent Art. 31 asks for a child's PI; it is not the adult's own consent, so it never
+ * satisfies Art. 29 for an adult subject.
  */
 export const CONSENT_TYPES = ['general', 'separate', 'written', 'guardian'] as const;
 export type ConsentType = (typeof CONSENT_TYPES)[number];
@@ -72,20 +46,60 @@ export type ConsentType = (typeof CONSENT_TYPES)[number];
 export const AGE_BANDS = ['adult', '14to18', 'under14'] as const;
 export type AgeBand = (typeof AGE_BANDS)[number];
 
-/** Transfer mechanisms of Art. 38(1). */
+/**
+ * How a guardian's consent (Art. 31) was verified: `written` (signed paper form), `electronic`
+ * (electronic signature), `in_person` (verified at a counter), `verified_account` (an account of the
+ * guardian whose identity was verified). An enum, so a `writtenConsent` purpose compares a value,
+ * not free text.
+ */
+export const GUARDIAN_METHODS = ['written', 'electronic', 'in_person', 'verified_account'] as const;
+export type GuardianMethod = (typeof GUARDIAN_METHODS)[number];
+
+/**
+ * Transfer mechanisms the company declares per destination (Art. 38(1)): CAC security assessment
+ * (Art. 40), certification, the CAC standard contract (Standard Contract Measures, filed with the
+ * provincial CAC), or an exemption of the 2024 Provisions on Promoting and Regulating Cross-Border
+ * Data Flows.
+ */
 export const TRANSFER_MECHANISMS = [
   'security_assessment',
   'certification',
   'standard_contract',
-  'other',
+  'exemption',
 ] as const;
 export type TransferMechanism = (typeof TRANSFER_MECHANISMS)[number];
+
+/**
+ * Exemptions of the 2024 Provisions on Promoting and Regulating Cross-Border Data Flows that can
+ * apply to personal information (Art. 3 covers data holding no PI and is left out):
+ * - `transit_processing` (Art. 4): PI collected abroad, processed in China and sent back, no domestic PI added;
+ * - `contract_necessity` (Art. 5(1)): necessary to conclude or perform a contract the subject is party to
+ *   (cross-border shopping, delivery, payment, booking, visa, exam services);
+ * - `hr_management` (Art. 5(2)): cross-border HR management under lawful labour rules or collective contracts;
+ * - `emergency` (Art. 5(3)): to protect a natural person's life, health or property in an emergency;
+ * - `below_threshold` (Art. 5(4)): a non-CIIO sending non-sensitive PI of fewer than 100,000 people
+ *   since 1 January of the year (not for sensitive PI; `audit stats` counts the subjects);
+ * - `ftz_negative_list` (Art. 6): data outside a pilot free-trade zone's negative list.
+ * The exemptions lift the assessment, contract or certification, not Art. 39's notice and separate
+ * consent (Provisions Art. 10), which the guard still checks.
+ */
+export const TRANSFER_EXEMPTIONS = [
+  'transit_processing',
+  'contract_necessity',
+  'hr_management',
+  'emergency',
+  'below_threshold',
+  'ftz_negative_list',
+] as const;
+export type TransferExemption = (typeof TRANSFER_EXEMPTIONS)[number];
 
 export const operationSchema = z.enum(OPERATIONS);
 export const legalBasisSchema = z.enum(LEGAL_BASES);
 export const consentTypeSchema = z.enum(CONSENT_TYPES);
 export const ageBandSchema = z.enum(AGE_BANDS);
+export const guardianMethodSchema = z.enum(GUARDIAN_METHODS);
 export const transferMechanismSchema = z.enum(TRANSFER_MECHANISMS);
+export const transferExemptionSchema = z.enum(TRANSFER_EXEMPTIONS);
 
 /** Category keys: lower-case words joined by `_`, optionally dotted (`user.loyalty_points`). */
 export const CATEGORY_KEY = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;

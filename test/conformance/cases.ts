@@ -120,7 +120,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
     name: 'sensitive category with general consent needs separate consent',
     path: '/users/user-1/health',
     token: { grants: [grant('health.records', ['medical_health'])] },
-    expect: { code: 'separate_consent_required' },
+    expect: { code: 'sensitive_separate_consent_required' },
     audit: u1,
   },
   {
@@ -134,7 +134,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
     name: 'written-consent purpose with general consent needs separate consent',
     path: '/users/user-1/card',
     token: { grants: [grant('payments.card', ['financial_account'])] },
-    expect: { code: 'separate_consent_required' },
+    expect: { code: 'sensitive_separate_consent_required' },
     audit: u1,
   },
   {
@@ -164,7 +164,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
     path: '/users/user-1/health',
     token: {
       ageBand: 'under14',
-      guardian: { id: 'parent-1', method: 'verified_id' },
+      guardian: { id: 'parent-1', method: 'verified_account' },
       grants: [grant('health.records', ['medical_health'], 'guardian')],
     },
     expect: { reason: 'consent_valid', degraded: false },
@@ -189,7 +189,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
     path: '/users/user-1/profile',
     token: {
       ageBand: 'under14',
-      guardian: { id: 'parent-1', method: 'verified_id' },
+      guardian: { id: 'parent-1', method: 'verified_account' },
       grants: [grant('account.profile', PROFILE, 'guardian')],
     },
     expect: { reason: 'consent_valid', degraded: false },
@@ -200,7 +200,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
     path: '/users/user-1/card',
     token: {
       ageBand: 'under14',
-      guardian: { id: 'parent-1', method: 'verified_id' },
+      guardian: { id: 'parent-1', method: 'verified_account' },
       grants: [grant('payments.card', ['financial_account'], 'guardian')],
     },
     expect: { code: 'written_consent_required' },
@@ -242,7 +242,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
         }),
       ],
     },
-    expect: { code: 'separate_consent_required' },
+    expect: { code: 'provision_separate_consent_required' },
     audit: u1,
   },
   {
@@ -265,7 +265,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
     method: 'post',
     path: '/users/user-1/publish',
     token: { grants: [grant('profile.publish', ['identity_basic'], 'general', { ops: ['disclose'] })] },
-    expect: { code: 'separate_consent_required' },
+    expect: { code: 'disclosure_separate_consent_required' },
     audit: u1,
   },
   {
@@ -306,7 +306,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
     token: {
       grants: [grant('support.overseas', ['contact'], 'general', { ops: ['cross_border'], crossBorder: SG })],
     },
-    expect: { code: 'separate_consent_required' },
+    expect: { code: 'cross_border_separate_consent_required' },
     audit: u1,
   },
   {

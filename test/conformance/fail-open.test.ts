@@ -48,7 +48,7 @@ const adult = await tokenFor(keys, { grants: [usage('general')] });
 /** A child's consent, given by a verified guardian: allowed, and so it must be recorded. */
 const child = await tokenFor(keys, {
   ageBand: 'under14',
-  guardian: { id: 'parent-1', method: 'verified_id' },
+  guardian: { id: 'parent-1', method: 'verified_account' },
   grants: [usage('guardian')],
 });
 

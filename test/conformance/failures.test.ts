@@ -101,7 +101,8 @@ for (const framework of FRAMEWORKS) {
       }
       expect(apps.calls[framework]).toBe(0);
       const records = await readRecords(path);
-      expect(records.map((r) => r.type)).toEqual(['writer_start', 'writer_stop']);
+      // The policy record is written when the guard starts, before the sink closed (Art. 69).
+      expect(records.map((r) => r.type)).toEqual(['writer_start', 'policy', 'writer_stop']);
     });
 
     it('revocation store that throws → 503 revocation_unavailable, handler not run', async () => {

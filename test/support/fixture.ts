@@ -30,6 +30,8 @@ export const policy = definePolicy({
       categories: ['identity_basic', 'contact', 'loyalty_points'],
       operations: ['use', 'store'],
       necessaryForService: true,
+      // Art. 14(2): its categories changed with notice version 2, so consent under version 1 is stale.
+      changedAt: 2,
     },
     'marketing.personalized': {
       basis: 'consent',
@@ -75,6 +77,17 @@ export const policy = definePolicy({
       operations: ['cross_border'],
       necessaryForService: false,
       piaRef: 'PIA-TEST-6',
+      // Art. 38(1): the company declares the mechanism; the token's `mechanism` is ignored.
+      transfers: [
+        {
+          country: 'SG',
+          recipient: 'Acme SG Support',
+          mechanism: 'standard_contract',
+          reference: 'SC-FILING-TEST-1',
+          validFrom: '2020-01-01',
+          validUntil: '2099-12-31',
+        },
+      ],
     },
   },
 });

@@ -4,7 +4,7 @@ import { type Decision, type DecisionContext, decide } from '../../src/decide/de
 import { REASONS, type ReasonCode } from '../../src/errors/codes.js';
 import { definePolicy } from '../../src/policy/define-policy.js';
 import { compileRequirement, type Requirement, type RouteRequirement } from '../../src/policy/requirement.js';
-import { LEGAL_BASES, type LegalBasis } from '../../src/taxonomy/taxonomy.js';
+import { type GuardianMethod, LEGAL_BASES, type LegalBasis } from '../../src/taxonomy/taxonomy.js';
 
 const NOTICE = { id: 'notice-a', version: 3 } as const;
 
@@ -17,6 +17,7 @@ const policy = definePolicy({
       categories: ['identity_basic', 'contact', 'loyalty_points'],
       operations: ['use', 'store'],
       necessaryForService: true,
+      changedAt: 3,
     },
     'account.v5': {
       basis: 'consent',
@@ -60,6 +61,16 @@ const policy = definePolicy({
       operations: ['cross_border'],
       necessaryForService: false,
       piaRef: 'PIA-5',
+      transfers: [
+        {
+          country: 'SG',
+          recipient: 'Support Pte',
+          mechanism: 'standard_contract',
+          reference: 'SC-1',
+          validFrom: '2020-01-01',
+          validUntil: '2099-12-31',
+        },
+      ],
     },
     'marketing.personalized': {
       basis: 'consent',
@@ -82,19 +93,41 @@ const policy = definePolicy({
     'insights.optional': {
       basis: 'consent',
       categories: ['behavior', 'medical_health'],
-      operations: ['use', 'store', 'provide', 'cross_border'],
+      operations: ['use', 'store', 'provide', 'disclose', 'cross_border'],
+      changedAt: 3,
       necessaryForService: false,
       writtenConsent: true,
       onMissingConsent: 'degrade',
       piaRef: 'PIA-8',
+      transfers: [
+        {
+          country: 'JP',
+          recipient: 'Tokyo KK',
+          mechanism: 'standard_contract',
+          reference: 'SC-2',
+          validFrom: '2020-01-01',
+          validUntil: '2099-12-31',
+        },
+      ],
     },
     'insights.strict': {
       basis: 'consent',
       categories: ['behavior', 'medical_health'],
-      operations: ['use', 'store', 'provide', 'cross_border'],
+      operations: ['use', 'store', 'provide', 'disclose', 'cross_border'],
+      changedAt: 3,
       necessaryForService: false,
       writtenConsent: true,
       piaRef: 'PIA-8',
+      transfers: [
+        {
+          country: 'JP',
+          recipient: 'Tokyo KK',
+          mechanism: 'standard_contract',
+          reference: 'SC-2',
+          validFrom: '2020-01-01',
+          validUntil: '2099-12-31',
+        },
+      ],
     },
   },
 });
@@ -158,6 +191,7 @@ describe('baseline', () => {
       consentId: 'consent-1',
       noticeVersion: 3,
       consentType: 'general',
+      givenAt: 1_700_000_000,
     });
   });
 
@@ -366,7 +400,7 @@ describe('rule: category_not_granted', () => {
   });
 });
 
-describe('rule: separate_consent_required (Art. 23, 25, 29, 39)', () => {
+describe('rule: separate consent, one code per article (Art. 23, 25, 29, 39)', () => {
   const healthGrant = (consentType: Grant['consentType']) =>
     grant('health.records', { categories: ['medical_health', 'contact'], ops: ['use'], consentType });
 
@@ -374,7 +408,7 @@ describe('rule: separate_consent_required (Art. 23, 25, 29, 39)', () => {
     const requirement = req('health.records', { operation: 'use' });
     expectReason(
       decide(requirement, consent({ grants: [healthGrant('general')] }), ctx()),
-      'separate_consent_required',
+      'sensitive_separate_consent_required',
     );
   });
 
@@ -386,13 +420,13 @@ describe('rule: separate_consent_required (Art. 23, 25, 29, 39)', () => {
     expect(requirement.sensitiveCategories).toEqual(['medical_health']);
     expectReason(
       decide(requirement, consent({ grants: [healthGrant('general')] }), ctx()),
-      'separate_consent_required',
+      'sensitive_separate_consent_required',
     );
   });
 
-  it('accepts separate, written and guardian consent for sensitive PI', () => {
+  it('accepts separate and written consent for sensitive PI', () => {
     const requirement = req('health.records', { operation: 'use' });
-    for (const type of ['separate', 'written', 'guardian'] as const) {
+    for (const type of ['separate', 'written'] as const) {
       const decision = decide(requirement, consent({ grants: [healthGrant(type)] }), ctx());
       expectReason(decision, 'consent_valid');
       expect(decision.consentType).toBe(type);
@@ -413,13 +447,13 @@ describe('rule: separate_consent_required (Art. 23, 25, 29, 39)', () => {
         recipients: [{ name: 'Courier Co' }],
       }),
     ];
-    expectReason(decide(requirement, consent({ grants }), ctx()), 'separate_consent_required');
+    expectReason(decide(requirement, consent({ grants }), ctx()), 'provision_separate_consent_required');
   });
 
   it('denies disclose with general consent', () => {
     const requirement = req('profile.publish', { operation: 'disclose' });
     const grants = [grant('profile.publish', { categories: ['identity_basic'], ops: ['disclose'] })];
-    expectReason(decide(requirement, consent({ grants }), ctx()), 'separate_consent_required');
+    expectReason(decide(requirement, consent({ grants }), ctx()), 'disclosure_separate_consent_required');
     const separate = [{ ...grants[0], consentType: 'separate' } as Grant];
     expectReason(decide(requirement, consent({ grants: separate }), ctx()), 'consent_valid');
   });
@@ -436,7 +470,7 @@ describe('rule: separate_consent_required (Art. 23, 25, 29, 39)', () => {
         crossBorder: { country: 'SG', recipient: 'Support Pte', mechanism: 'standard_contract' },
       }),
     ];
-    expectReason(decide(requirement, consent({ grants }), ctx()), 'separate_consent_required');
+    expectReason(decide(requirement, consent({ grants }), ctx()), 'cross_border_separate_consent_required');
   });
 });
 
@@ -452,17 +486,17 @@ describe('rule: written_consent_required (Art. 29)', () => {
     );
   });
 
-  it('denies an adult guardian-type consent where written consent is required', () => {
+  it("does not take a guardian's consent as an adult's separate consent (Art. 29, 31)", () => {
     expectReason(
       decide(requirement(), consent({ grants: [cardGrant('guardian')] }), ctx()),
-      'written_consent_required',
+      'sensitive_separate_consent_required',
     );
   });
 
-  it('answers general consent with separate_consent_required (the bigger gap)', () => {
+  it('answers general consent with sensitive_separate_consent_required (the bigger gap)', () => {
     expectReason(
       decide(requirement(), consent({ grants: [cardGrant('general')] }), ctx()),
-      'separate_consent_required',
+      'sensitive_separate_consent_required',
     );
   });
 
@@ -478,13 +512,13 @@ describe('rule: written_consent_required (Art. 29)', () => {
   });
 
   it("requires the guardian's consent to be written for a subject under 14", () => {
-    const child = (method: string) =>
+    const child = (method: GuardianMethod) =>
       consent({
         ageBand: 'under14',
         guardian: { id: 'parent-1', method },
         grants: [cardGrant('guardian')],
       });
-    expectReason(decide(requirement(), child('app_click'), ctx()), 'written_consent_required');
+    expectReason(decide(requirement(), child('electronic'), ctx()), 'written_consent_required');
     const decision = decide(requirement(), child('written'), ctx());
     expectReason(decision, 'consent_valid');
     expect(decision.consentType).toBe('guardian');
@@ -493,7 +527,7 @@ describe('rule: written_consent_required (Art. 29)', () => {
 
 describe('rule: guardian_consent_required (Art. 28, 31)', () => {
   const child = (overrides: Partial<Mutable<VerifiedConsent>> = {}) =>
-    consent({ ageBand: 'under14', guardian: { id: 'parent-1', method: 'app_click' }, ...overrides });
+    consent({ ageBand: 'under14', guardian: { id: 'parent-1', method: 'verified_account' }, ...overrides });
 
   it('denies a child under 14 with general consent, even for non-sensitive categories only', () => {
     const requirement = profileUse();
@@ -677,9 +711,42 @@ describe('rule: degraded_no_consent (Art. 16)', () => {
       consent: (p) => consent({ grants: [grant(p, { categories: ['behavior'], ops: ['use'] })] }),
     },
     {
-      cause: 'separate_consent_required',
+      cause: 'sensitive_separate_consent_required',
       route: { operation: 'use', categories: ['medical_health'] },
       consent: (p) => consent({ grants: [grant(p, { categories: ['medical_health'], ops: ['use'] })] }),
+    },
+    {
+      cause: 'provision_separate_consent_required',
+      route: { operation: 'provide', categories: ['behavior'], recipient: 'Analytics Co' },
+      consent: (p) =>
+        consent({
+          grants: [
+            grant(p, { categories: ['behavior'], ops: ['provide'], recipients: [{ name: 'Analytics Co' }] }),
+          ],
+        }),
+    },
+    {
+      cause: 'disclosure_separate_consent_required',
+      route: { operation: 'disclose', categories: ['behavior'] },
+      consent: (p) => consent({ grants: [grant(p, { categories: ['behavior'], ops: ['disclose'] })] }),
+    },
+    {
+      cause: 'cross_border_separate_consent_required',
+      route: {
+        operation: 'cross_border',
+        categories: ['behavior'],
+        crossBorder: { country: 'JP', recipient: 'Tokyo KK' },
+      },
+      consent: (p) =>
+        consent({
+          grants: [
+            grant(p, {
+              categories: ['behavior'],
+              ops: ['cross_border'],
+              crossBorder: { country: 'JP', recipient: 'Tokyo KK' },
+            }),
+          ],
+        }),
     },
     {
       cause: 'written_consent_required',
@@ -740,7 +807,10 @@ describe('rule: degraded_no_consent (Art. 16)', () => {
         'purpose_not_granted',
         'operation_not_granted',
         'category_not_granted',
-        'separate_consent_required',
+        'sensitive_separate_consent_required',
+        'provision_separate_consent_required',
+        'disclosure_separate_consent_required',
+        'cross_border_separate_consent_required',
         'written_consent_required',
         'guardian_consent_required',
         'recipient_not_granted',

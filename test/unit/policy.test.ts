@@ -71,7 +71,11 @@ describe('definePolicy: valid policies', () => {
       piaRef: undefined,
       onMissingConsent: 'deny',
       writtenConsent: false,
-      noticeVersion: 2,
+      // Art. 14(2): without changedAt, no minimum notice version (the purpose's first appearance).
+      noticeVersion: 0,
+      transfers: [],
+      processors: new Map(),
+      retention: undefined,
     });
     expect(policy.notice).toEqual(notice);
     expect(Object.isFrozen(policy)).toBe(true);
@@ -107,6 +111,16 @@ describe('definePolicy: valid policies', () => {
           operations: ['provide', 'disclose', 'cross_border'],
           necessaryForService: false,
           piaRef: 'PIA-2',
+          transfers: [
+            {
+              country: 'SG',
+              recipient: 'Share Pte',
+              mechanism: 'standard_contract',
+              reference: 'SC-1',
+              validFrom: '2020-01-01',
+              validUntil: '2099-12-31',
+            },
+          ],
         },
         ads: {
           basis: 'consent',
@@ -402,6 +416,16 @@ describe('compileRequirement', () => {
         operations: ['cross_border'],
         necessaryForService: false,
         piaRef: 'PIA-3',
+        transfers: [
+          {
+            country: 'SG',
+            recipient: 'Support Pte',
+            mechanism: 'standard_contract',
+            reference: 'SC-1',
+            validFrom: '2020-01-01',
+            validUntil: '2099-12-31',
+          },
+        ],
       },
     },
   });

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { PiplGuardError } from '../../errors/errors.js';
-import type { ActorResolver, PiplGuard } from '../../guard/index.js';
-import type { RouteRequirement } from '../../policy/requirement.js';
+import type { ActorResolver, GuardOutcome, PiplGuard } from '../../guard/index.js';
+import type { Requirement, RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
 import { alreadyAnswered, trackOutcome } from '../outcome.js';
 import {
@@ -11,6 +11,7 @@ import {
   routeLabeller,
   type SubjectResolver,
 } from '../request-view.js';
+import { scopeResponse } from '../response-scope.js';
 import { rememberGuard } from '../route-registry.js';
 
 /** A route requirement plus how to find the data subject in an Express request. */
@@ -81,6 +82,7 @@ export function expressGuard<P extends string, C extends string>(
             return sendProblem(res, outcome.error, outcome.requestId);
           }
           res.locals.pipl = handlerContext(outcome);
+          if (requirement.response) scopeJson(res, requirement, outcome);
           if (trackOutcome(pipl as PiplGuard<string, string>, outcome, req, res, startedAt)) next();
         })
         .catch((unexpected: unknown) => failClosed(res, next, passErrors, unexpected));
@@ -112,4 +114,17 @@ export function sendProblem(res: Response, error: PiplGuardError, requestId?: st
   res.setHeader('cache-control', 'no-store');
   res.setHeader('content-type', 'application/problem+json; charset=utf-8');
   res.end(body);
+}
+
+/** Art. 6: `res.json` (and `res.send(object)`) send only fields of categories the decision covered. */
+function scopeJson(res: Response, requirement: Requirement, outcome: GuardOutcome): void {
+  const json = res.json.bind(res);
+  res.json = function scopedJson(body?: unknown) {
+    const scoped = scopeResponse(requirement, outcome, body);
+    if ('error' in scoped) {
+      sendProblem(res, scoped.error, outcome.requestId);
+      return res;
+    }
+    return json(scoped.body);
+  };
 }

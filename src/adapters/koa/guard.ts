@@ -11,6 +11,7 @@ import {
   routeLabeller,
   type SubjectResolver,
 } from '../request-view.js';
+import { scopeResponse } from '../response-scope.js';
 import { rememberGuard } from '../route-registry.js';
 
 /** A route requirement plus how to find the data subject in a Koa context. */
@@ -79,7 +80,14 @@ export function koaGuard<P extends string, C extends string>(
         return sendProblem(ctx, outcome.error, outcome.requestId);
       }
       ctx.state.pipl = handlerContext(outcome);
-      if (trackOutcome(pipl as PiplGuard<string, string>, outcome, ctx.req, ctx.res, startedAt)) await next();
+      if (!trackOutcome(pipl as PiplGuard<string, string>, outcome, ctx.req, ctx.res, startedAt)) return;
+      await next();
+      // Art. 6: the body leaves with only the fields of categories the decision covered.
+      if (requirement.response) {
+        const scoped = scopeResponse(requirement, outcome, ctx.body);
+        if ('error' in scoped) sendProblem(ctx, scoped.error, outcome.requestId);
+        else ctx.body = scoped.body;
+      }
     });
   };
 }
