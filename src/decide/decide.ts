@@ -46,7 +46,7 @@ export interface DecisionContext {
 }
 
 /** Consent problems an Art. 16 `degrade` purpose answers by running the handler without the data. */
-const DEGRADABLE: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+export const DEGRADABLE: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
   'consent_required',
   'consent_withdrawn',
   'reconsent_required',

@@ -1,4 +1,5 @@
 import { type DenyReason, REASONS } from '../errors/codes.js';
+import { DEGRADABLE } from '../decide/decide.js';
 import type { Requirement } from '../policy/requirement.js';
 
 const TOKEN_REASONS: readonly DenyReason[] = [
@@ -11,20 +12,6 @@ const TOKEN_REASONS: readonly DenyReason[] = [
   'claims_invalid',
 ];
 
-/** Consent problems an Art. 16 `degrade` purpose answers with 200 (handler runs without the data). */
-const DEGRADABLE: ReadonlySet<DenyReason> = new Set<DenyReason>([
-  'consent_required',
-  'consent_withdrawn',
-  'reconsent_required',
-  'purpose_not_granted',
-  'operation_not_granted',
-  'category_not_granted',
-  'separate_consent_required',
-  'written_consent_required',
-  'guardian_consent_required',
-  'recipient_not_granted',
-  'cross_border_not_granted',
-]);
 
 /**
  * Every refusal a guarded route can answer with, derived from its requirement the way `decide()`
@@ -35,7 +22,7 @@ const DEGRADABLE: ReadonlySet<DenyReason> = new Set<DenyReason>([
  * @example
  * ```ts
  * const requirement = pipl.requirement('health.records', { operation: 'use' });
- * refusalsOf(requirement, true).includes('separate_consent_required'); // true: medical_health is sensitive
+ * refusalsOf(requirement, true).includes('sensitive_separate_consent_required'); // true: medical_health is sensitive
  * ```
  */
 export function refusalsOf(requirement: Requirement, subject: boolean): DenyReason[] {
@@ -43,6 +30,16 @@ export function refusalsOf(requirement: Requirement, subject: boolean): DenyReas
   const reasons = new Set<DenyReason>(['guard_unavailable']);
   // A fail-open purpose goes on unrecorded instead of answering 503 audit_unavailable.
   if (!purpose.failOpen) reasons.add('audit_unavailable');
+  // Art. 51(4): per-category role allow-lists apply whatever the basis.
+  if (requirement.roles) reasons.add('actor_not_authorized');
+  // Art. 38(1): a transfer abroad needs a mechanism the company declared, valid now, whatever the basis.
+  if (operation === 'cross_border') {
+    reasons.add('transfer_not_declared');
+    reasons.add('transfer_mechanism_expired');
+    reasons.add('transfer_mechanism_not_yet_valid');
+  }
+  // Art. 27: disclosed information, unless the subject explicitly refused.
+  if (purpose.basis === 'public_info') reasons.add('public_info_refused');
   if (purpose.basis === 'consent') {
     for (const reason of TOKEN_REASONS) reasons.add(reason);
     reasons.add('keys_unavailable');
@@ -61,12 +58,12 @@ export function refusalsOf(requirement: Requirement, subject: boolean): DenyReas
       // Any token may state the subject is under 14 (Art. 31).
       'guardian_consent_required',
     ];
-    const separate =
-      requirement.sensitiveCategories.length > 0 ||
-      operation === 'provide' ||
-      operation === 'disclose' ||
-      operation === 'cross_border';
-    if (separate) rules.push('separate_consent_required');
+    // Separate consent, one code per article: Art. 29, 23, 25, 39.
+    if (requirement.sensitiveCategories.length > 0) rules.push('sensitive_separate_consent_required');
+    if (operation === 'provide') rules.push('provision_separate_consent_required');
+    if (operation === 'disclose') rules.push('disclosure_separate_consent_required');
+    if (operation === 'cross_border') rules.push('cross_border_separate_consent_required');
+    if (purpose.childrenUnder14) rules.push('age_band_mismatch');
     if (purpose.writtenConsent) rules.push('written_consent_required');
     if (operation === 'provide') rules.push('recipient_not_granted');
     if (operation === 'cross_border') rules.push('cross_border_not_granted');

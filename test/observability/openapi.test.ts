@@ -97,7 +97,7 @@ describe('withPiplOpenApi', () => {
       'Retry-After',
     ]);
     expect(Object.keys(reusable['pipl.consent_required'].headers)).toEqual(['Cache-Control']);
-    expect(health['x-pipl'].refusals).toContain('separate_consent_required');
+    expect(health['x-pipl'].refusals).toContain('sensitive_separate_consent_required');
     expect(health['x-pipl'].refusals).not.toContain('recipient_not_granted');
     expect(health.security).toEqual([{ piplConsent: [] }]);
     expect(health.parameters).toEqual([
@@ -118,7 +118,7 @@ describe('withPiplOpenApi', () => {
     const share = paths['/users/{id}/share'].post['x-pipl'];
     expect(share).toMatchObject({ operation: 'provide', recipient: 'AcmeLogistics', sensitive: false });
     expect(share.refusals).toEqual(
-      expect.arrayContaining(['recipient_not_granted', 'separate_consent_required']),
+      expect.arrayContaining(['recipient_not_granted', 'provision_separate_consent_required']),
     );
     const overseas = paths['/users/{id}/overseas'].post['x-pipl'];
     expect(overseas.crossBorder).toEqual({ country: 'SG', recipient: 'Acme SG Support' });

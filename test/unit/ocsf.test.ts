@@ -16,6 +16,7 @@ const EXPECTED: Record<string, number> = {
   disclose: 2,
   delete: 4,
   cross_border: 2,
+  entrust: 2,
 };
 
 function record(operation: string): AuditRecord & DecisionEvent {
