@@ -1,5 +1,6 @@
 import type { ReasonCode } from '../errors/codes.js';
 import type { ConsentType, LegalBasis, Operation } from '../taxonomy/taxonomy.js';
+import type { SubjectEvent } from './subject-events.js';
 
 /** Version of the audit record schema. Bumped only with a migration note. */
 export const AUDIT_SCHEMA_VERSION = 1;
@@ -40,6 +41,8 @@ export interface DecisionEvent {
   decision: 'allow' | 'deny' | 'degrade';
   reason: ReasonCode;
   cause?: ReasonCode;
+  /** Set on routes that serve a rights request (Art. 44-48): which right, asked by the subject or an agent. */
+  rightsRequest?: { kind: string; by: 'subject' | 'agent' };
   /** Status the guard answered with (denials) or 200 when the handler was let through. */
   status: number;
   enforcer: { service: string; instance: string; version: string };
@@ -88,5 +91,11 @@ export interface DroppedEvent {
   enforcer: { service: string; instance: string; version: string };
 }
 
-export type AuditEvent = DecisionEvent | OutcomeEvent | DroppedEvent | WriterStartEvent | WriterStopEvent;
+export type AuditEvent =
+  | DecisionEvent
+  | OutcomeEvent
+  | DroppedEvent
+  | WriterStartEvent
+  | WriterStopEvent
+  | SubjectEvent;
 export type AuditRecord = AuditEvent & ChainFields;

@@ -31,6 +31,8 @@ export interface DecisionContext {
   readonly withdrawn: boolean;
   /** The policy's privacy notice id; consent under another notice needs re-consent. */
   readonly noticeId: string;
+  /** The subject's server-side opt-outs (preference store), applied whatever the lawful basis. */
+  readonly optedOut?: { readonly personalization: boolean; readonly marketing: boolean };
 }
 
 /** Consent problems an Art. 16 `degrade` purpose answers by running the handler without the data. */
@@ -62,7 +64,10 @@ export function decide(
   context: DecisionContext,
 ): Decision {
   const { purpose } = requirement;
-  if (purpose.basis !== 'consent') return verdict(requirement, 'lawful_basis', consent);
+  if (purpose.basis !== 'consent') {
+    // Art. 24(2): the right to refuse personalisation does not depend on consent.
+    return optedOut(requirement, context, consent) ?? verdict(requirement, 'lawful_basis', consent);
+  }
   if (consent === undefined) {
     if (context.subjectDeclared && context.subjectId === undefined)
       return verdict(requirement, 'subject_unresolved');
@@ -84,7 +89,9 @@ export function decide(
     if (grant.purpose !== purpose.key) continue;
     const reason = checkGrant(requirement, consent, grant);
     if (reason === undefined) {
-      // Art. 24: personalised processing stops when the subject opts out.
+      // Art. 24: personalised processing stops when the subject opts out (token or preference store).
+      const refused = optedOut(requirement, context, consent, grant.consentType);
+      if (refused) return refused;
       if (purpose.personalization && !consent.personalization) {
         const optOut =
           purpose.onMissingConsent === 'degrade'
@@ -135,6 +142,30 @@ function checkGrant(
     if (!wanted || !given || given.country !== wanted.country || given.recipient !== wanted.recipient) {
       return 'cross_border_not_granted';
     }
+  }
+  return undefined;
+}
+
+/** The subject's stored opt-out of personalisation or marketing, if it applies to this purpose. */
+function optedOut(
+  requirement: Requirement,
+  context: DecisionContext,
+  consent?: VerifiedConsent,
+  consentType?: ConsentType,
+): Decision | undefined {
+  const { purpose } = requirement;
+  const degrade = purpose.onMissingConsent === 'degrade';
+  if (purpose.personalization && context.optedOut?.personalization) {
+    const reason = degrade ? 'degraded_personalization_opt_out' : 'personalization_opted_out';
+    return verdict(requirement, reason, consent, consentType);
+  }
+  if (purpose.marketing && context.optedOut?.marketing) {
+    return verdict(
+      requirement,
+      degrade ? 'degraded_marketing_opt_out' : 'marketing_opted_out',
+      consent,
+      consentType,
+    );
   }
   return undefined;
 }

@@ -21,6 +21,16 @@ export const REASONS = {
     effect: 'degrade',
     title: 'Subject opted out of personalisation (Art. 24); non-personalised response',
   },
+  degraded_marketing_opt_out: {
+    status: 200,
+    effect: 'degrade',
+    title: 'Subject opted out of marketing; response without marketing',
+  },
+  rights_request: {
+    status: 200,
+    effect: 'allow',
+    title: 'Rights request by the data subject or an authorised agent (Art. 44-48)',
+  },
   // 400
   token_ambiguous: { status: 400, effect: 'deny', title: 'Consent token supplied in more than one place' },
   // 401 token problems
@@ -80,6 +90,12 @@ export const REASONS = {
     status: 403,
     effect: 'deny',
     title: 'The subject opted out of personalised processing (Art. 24)',
+  },
+  marketing_opted_out: { status: 403, effect: 'deny', title: 'The subject opted out of marketing' },
+  rights_requester_not_subject: {
+    status: 403,
+    effect: 'deny',
+    title: 'Only the data subject or an authorised agent may make this rights request (Art. 44-48, 50)',
   },
   // 503 infrastructure: fail closed
   keys_unavailable: { status: 503, effect: 'deny', title: 'Verification keys are unavailable' },

@@ -1,9 +1,10 @@
 import { createPseudonymizer } from '../audit/pseudonymize.js';
-import type { DecisionEvent, OutcomeEvent } from '../audit/record.js';
+import type { AuditEvent, DecisionEvent, OutcomeEvent } from '../audit/record.js';
 import { type AuditSink, defaultEnforcer } from '../audit/sink.js';
 import type { VerifiedConsent } from '../consent/claims.js';
 import type { Decision } from '../decide/decide.js';
 import type { Requirement } from '../policy/requirement.js';
+import type { SubjectEventInput } from '../subject/audit.js';
 import type { GuardOutcome, GuardRequest, PiplGuardOptions } from './types.js';
 
 /** How many refusals may wait for the log to recover before they are only counted. */
@@ -65,6 +66,13 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
       event.consent = link;
     }
     if (decision.cause) event.cause = decision.cause;
+    if (requirement.rightsRequest !== undefined) {
+      // Without a route subject the caller asked about themselves (`/me`).
+      const target = subject ?? request.actor?.id;
+      if (event.subject === null && target !== undefined) event.subject = pseudonymize(target);
+      const by = request.actor !== null && request.actor.id === target ? 'subject' : 'agent';
+      event.rightsRequest = { kind: requirement.rightsRequest, by };
+    }
     return event;
   }
 
@@ -121,6 +129,11 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
       } catch {
         sink.noteDropped('outcome_refused');
       }
+    },
+    /** A data subject's change (withdrawal, opt-out, deletion started): always durable. */
+    async subjectEvent(event: SubjectEventInput): Promise<void> {
+      const subject = event.subject === null ? null : pseudonymize(event.subject);
+      await sink.append({ ...event, subject, enforcer } as AuditEvent, true);
     },
     close(): Promise<void> {
       settleRefusals();

@@ -7,6 +7,9 @@ import { type Decision, decide, refuse } from '../decide/decide.js';
 import type { DenyReason } from '../errors/codes.js';
 import { isPiplGuardError, PiplConfigError, type PiplGuardError } from '../errors/errors.js';
 import { compileRequirement, type Requirement } from '../policy/requirement.js';
+import { memorySubjectStore } from '../subject/memory-store.js';
+import { createRightsCheck } from '../subject/rights-check.js';
+import { isWithdrawnBy, NOTHING_WITHDRAWN, type SubjectState } from '../subject/store.js';
 import { createAuditTrail } from './audit-trail.js';
 import { createRefusals } from './refusal.js';
 import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
@@ -50,30 +53,62 @@ export function createPiplGuard<P extends string, C extends string>(
   const refusal = createRefusals(
     options.token?.authorization && options.token.header === false ? 'Bearer' : 'PIPL-Consent',
   );
+  if (options.subjects && options.revocations) {
+    throw new PiplConfigError(
+      'give `subjects` or `revocations`, not both: the subject store also keeps withdrawn consent ids',
+    );
+  }
+  // Legacy: a `revocations` store alone keeps its behaviour (one EXISTS per request, no preferences).
+  const subjects = options.subjects ?? (options.revocations ? undefined : memorySubjectStore());
   const revocations = options.revocations ?? memoryRevocationStore();
   const trail = createAuditTrail(options.audit);
+  const rightsCheck = createRightsCheck(options.isAuthorizedAgent);
   const onError = options.onError ?? (() => {});
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
 
   /** extract → verify → withdrawal → decide. Token and lookup problems become refusals. */
   async function evaluate(requirement: Requirement, request: GuardRequest): Promise<Verdict> {
-    const context = {
+    // Art. 44-48: a rights request rests on the caller being the subject, never on consent.
+    if (requirement.rightsRequest !== undefined) return rightsCheck(requirement, request);
+    const context: {
+      subjectId: string | undefined;
+      subjectDeclared: boolean;
+      withdrawn: boolean;
+      noticeId: string;
+      optedOut?: SubjectState['optedOut'];
+    } = {
       subjectId: request.subjectId,
       subjectDeclared: request.subjectDeclared,
       withdrawn: false,
       noticeId: policy.notice.id,
     };
+    const { purpose } = requirement;
     // Art. 13: a non-consent basis needs no token; one that is sent anyway is not looked at.
-    if (requirement.purpose.basis !== 'consent')
+    if (purpose.basis !== 'consent') {
+      // Art. 24(2): opt-outs apply on every basis. Only looked up when one could change the decision.
+      if (subjects && request.subjectId !== undefined && (purpose.personalization || purpose.marketing)) {
+        try {
+          context.optedOut = (await lookup(request.subjectId, undefined, purpose.key)).optedOut;
+        } catch (error) {
+          if (!isPiplGuardError(error)) throw error;
+          return { decision: refuse(requirement, error.code), consent: undefined, error };
+        }
+      }
       return { decision: decide(requirement, undefined, context), consent: undefined };
+    }
     let consent: VerifiedConsent | undefined;
     try {
       const token = extractToken(request.header);
       if (token !== undefined) {
         if (!verifier) throw refusal('keys_unavailable');
         consent = await verifier.verify(token);
-        context.withdrawn = await isWithdrawn(consent.id);
+        if (subjects) {
+          // One lookup answers everything: this consent, the subject's purpose and global withdrawals, opt-outs.
+          const state = await lookup(consent.subject, consent.id, purpose.key);
+          context.withdrawn = isWithdrawnBy(state, consent.issuedAt);
+          context.optedOut = state.optedOut;
+        } else context.withdrawn = await isWithdrawn(consent.id);
       }
     } catch (error) {
       if (!isPiplGuardError(error)) throw error;
@@ -81,6 +116,20 @@ export function createPiplGuard<P extends string, C extends string>(
       return { decision: refuse(requirement, known.code, consent), consent: undefined, error: known };
     }
     return { decision: decide(requirement, consent, context), consent };
+  }
+
+  async function lookup(
+    subject: string | undefined,
+    consentId: string | undefined,
+    purpose: string,
+  ): Promise<SubjectState> {
+    if (!subjects) return NOTHING_WITHDRAWN;
+    try {
+      return await subjects.lookup({ subject, consentId, purpose });
+    } catch (error) {
+      onError(error);
+      throw refusal('revocation_unavailable');
+    }
   }
 
   async function isWithdrawn(consentId: string): Promise<boolean> {
@@ -154,8 +203,12 @@ export function createPiplGuard<P extends string, C extends string>(
     check,
     recordOutcome: trail.outcome,
     async withdraw(consentId, until) {
-      await revocations.revoke(consentId, until);
+      if (subjects) await subjects.withdrawConsent({ consentId, at: Math.floor(Date.now() / 1000), until });
+      else await revocations.revoke(consentId, until);
     },
+    subjects,
+    recordSubjectEvent: trail.subjectEvent,
+    auditAvailable: () => trail.acceptsRecords(),
     async ready() {
       await verifier?.ready();
     },

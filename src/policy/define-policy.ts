@@ -23,6 +23,8 @@ export interface PurposeInput<C extends string = string> {
   necessaryForService: boolean;
   /** Personalised push or marketing by automated decision-making (Art. 24): honours the subject's opt-out. */
   personalization?: boolean;
+  /** Marketing (e.g. promotional messages): honours the subject's marketing opt-out on every lawful basis. */
+  marketing?: boolean;
   /** Personal-information impact assessment reference (Art. 55–56). Required where Art. 55 applies. */
   piaRef?: string;
   /**
@@ -77,6 +79,7 @@ export interface Purpose {
   readonly operations: ReadonlySet<Operation>;
   readonly necessaryForService: boolean;
   readonly personalization: boolean;
+  readonly marketing: boolean;
   readonly piaRef: string | undefined;
   readonly onMissingConsent: 'deny' | 'degrade';
   readonly writtenConsent: boolean;
@@ -105,6 +108,7 @@ const purposeSchema = z.strictObject({
   operations: z.array(operationSchema).min(1, 'name at least one operation'),
   necessaryForService: z.boolean({ error: 'say whether the purpose is necessary for the service (Art. 16)' }),
   personalization: z.boolean().optional(),
+  marketing: z.boolean().optional(),
   piaRef: z.string().min(1).optional(),
   onMissingConsent: z.enum(['deny', 'degrade']).optional(),
   writtenConsent: z.boolean().optional(),
@@ -223,6 +227,7 @@ export function definePolicy<const P extends string, const C extends string = ne
       operations: new Set(purpose.operations),
       necessaryForService: purpose.necessaryForService,
       personalization: purpose.personalization ?? false,
+      marketing: purpose.marketing ?? false,
       piaRef: purpose.piaRef,
       onMissingConsent: purpose.onMissingConsent ?? 'deny',
       writtenConsent: purpose.writtenConsent ?? false,

@@ -5,4 +5,10 @@ export {
   type Purpose,
   type PurposeInput,
 } from './define-policy.js';
-export { compileRequirement, type Requirement, type RouteRequirement } from './requirement.js';
+export {
+  compileRequirement,
+  type Requirement,
+  RIGHTS_REQUESTS,
+  type RightsRequest,
+  type RouteRequirement,
+} from './requirement.js';

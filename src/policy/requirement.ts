@@ -14,7 +14,23 @@ export interface RouteRequirement<C extends string = string> {
   crossBorder?: { country: string; recipient: string };
   /** Route label for the audit log when the framework cannot report the route pattern. */
   route?: string;
+  /**
+   * The route serves a data subject's rights request (Art. 44-48). The guard then checks that the
+   * caller is the subject (or an authorised agent) instead of consent, and withdrawal never blocks it.
+   */
+  rightsRequest?: RightsRequest;
 }
+
+/** The rights of Art. 44-48 a route can serve. */
+export const RIGHTS_REQUESTS = [
+  'access',
+  'copy',
+  'portability',
+  'correction',
+  'deletion',
+  'explanation',
+] as const;
+export type RightsRequest = (typeof RIGHTS_REQUESTS)[number];
 
 /** A route requirement checked against the policy, with everything per-request work needs precomputed. */
 export interface Requirement {
@@ -26,6 +42,7 @@ export interface Requirement {
   readonly recipient: string | undefined;
   readonly crossBorder: { readonly country: string; readonly recipient: string } | undefined;
   readonly route: string | undefined;
+  readonly rightsRequest: RightsRequest | undefined;
 }
 
 const COUNTRY = /^[A-Z]{2}$/;
@@ -67,6 +84,9 @@ export function compileRequirement(policy: Policy, purposeKey: string, route: Ro
       );
     }
   }
+  if (route.rightsRequest !== undefined && !RIGHTS_REQUESTS.includes(route.rightsRequest)) {
+    throw new PiplConfigError(`${where}: rightsRequest must be one of ${RIGHTS_REQUESTS.join(', ')}`);
+  }
   return Object.freeze({
     purpose,
     operation: route.operation,
@@ -75,5 +95,6 @@ export function compileRequirement(policy: Policy, purposeKey: string, route: Ro
     recipient: route.recipient,
     crossBorder: route.crossBorder ? Object.freeze({ ...route.crossBorder }) : undefined,
     route: route.route,
+    rightsRequest: route.rightsRequest,
   });
 }

@@ -1,0 +1,165 @@
+import type { RequestListener } from 'node:http';
+import Router from '@koa/router';
+import express from 'express';
+import Koa from 'koa';
+import { expressGuard } from '../../src/adapters/express/index.js';
+import { koaGuard } from '../../src/adapters/koa/index.js';
+import {
+  type AuditSink,
+  createPiplGuard,
+  definePolicy,
+  type IssueConsentOptions,
+  issueConsentToken,
+  memoryAuditSink,
+  type PiplGuard,
+  type PiplGuardOptions,
+} from '../../src/index.js';
+import { AUDIENCE, AUDIT_KEY, ISSUER, type Keys } from '../support/fixture.js';
+
+export const subjectPolicy = definePolicy({
+  notice: { id: 'shop-privacy', version: 3 },
+  purposes: {
+    'account.profile': {
+      basis: 'consent',
+      categories: ['identity_basic', 'contact'],
+      operations: ['use'],
+      necessaryForService: true,
+    },
+    'marketing.personalized': {
+      basis: 'consent',
+      categories: ['behavior'],
+      operations: ['use'],
+      necessaryForService: false,
+      personalization: true,
+      onMissingConsent: 'degrade',
+      piaRef: 'PIA-1',
+    },
+    'marketing.newsletter': {
+      basis: 'consent',
+      categories: ['contact'],
+      operations: ['use'],
+      necessaryForService: false,
+      marketing: true,
+    },
+    // A personalised ranking the shop runs under its contract with the user: Art. 24(2) still applies.
+    'shop.ranking': {
+      basis: 'contract',
+      categories: ['behavior'],
+      operations: ['use'],
+      necessaryForService: true,
+      personalization: true,
+      piaRef: 'PIA-2',
+    },
+    // Answering rights requests is the handler's legal duty (Art. 13(1)(3), 44-50).
+    'account.rights': {
+      basis: 'statutory',
+      categories: ['identity_basic', 'contact', 'behavior'],
+      operations: ['use', 'delete', 'transmit'],
+      necessaryForService: true,
+    },
+  },
+});
+export type SubjectPurpose = typeof subjectPolicy extends { purposes: ReadonlyMap<infer P, unknown> }
+  ? P
+  : never;
+
+export const GRANTS: IssueConsentOptions['grants'] = [
+  {
+    purpose: 'account.profile',
+    categories: ['identity_basic', 'contact'],
+    ops: ['use'],
+    consentType: 'general',
+  },
+  { purpose: 'marketing.personalized', categories: ['behavior'], ops: ['use'], consentType: 'general' },
+  { purpose: 'marketing.newsletter', categories: ['contact'], ops: ['use'], consentType: 'general' },
+];
+
+export function consentToken(keys: Keys, overrides: Partial<IssueConsentOptions> = {}): Promise<string> {
+  return issueConsentToken({
+    privateKey: keys.privateKey,
+    alg: 'ES256',
+    kid: 'test-key-1',
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    subject: 'u1',
+    notice: { id: 'shop-privacy', version: 3 },
+    grants: GRANTS,
+    ...overrides,
+  });
+}
+
+export type Guard = PiplGuard<SubjectPurpose, never>;
+
+export function subjectGuard(keys: Keys, extra: Partial<PiplGuardOptions<SubjectPurpose, never>> = {}) {
+  const sink: AuditSink & { records: readonly unknown[] } = memoryAuditSink();
+  const errors: unknown[] = [];
+  const pipl = createPiplGuard<SubjectPurpose, never>({
+    policy: subjectPolicy,
+    consent: { issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'], jwks: { keys: [keys.publicJwk] } },
+    audit: { sink, subjectKey: AUDIT_KEY, instance: 'api-1' },
+    onError: (error) => errors.push(error),
+    ...extra,
+  });
+  return { pipl, sink, errors };
+}
+
+/** The caller, as the test app authenticates them: the `x-user` header (tests only). */
+const caller = (header: string | string[] | undefined) => (typeof header === 'string' ? header : undefined);
+
+/** The same shop routes on Express and on Koa. */
+export function shopApps(pipl: Guard): { express: RequestListener; koa: RequestListener } {
+  const guard = expressGuard(pipl, { actor: (req) => caller(req.headers['x-user']) });
+  const app = express();
+  const id = (req: express.Request) => String(req.params.id);
+  const echo = (res: express.Response) =>
+    res.json({ reason: res.locals.pipl?.decision.reason, degraded: res.locals.pipl?.degraded });
+  app.get('/users/:id/profile', guard('account.profile', { operation: 'use', subject: id }), (_q, r) =>
+    echo(r),
+  );
+  app.get('/users/:id/feed', guard('marketing.personalized', { operation: 'use', subject: id }), (_q, r) =>
+    echo(r),
+  );
+  app.get(
+    '/users/:id/newsletter',
+    guard('marketing.newsletter', { operation: 'use', subject: id }),
+    (_q, r) => echo(r),
+  );
+  app.get('/users/:id/ranking', guard('shop.ranking', { operation: 'use', subject: id }), (_q, r) => echo(r));
+  app.get(
+    '/users/:id/data',
+    guard('account.rights', { operation: 'use', rightsRequest: 'access', subject: id }),
+    (_q, r) => echo(r),
+  );
+  app.delete(
+    '/users/:id',
+    guard('account.rights', { operation: 'delete', rightsRequest: 'deletion', subject: id }),
+    (_q, r) => echo(r),
+  );
+  app.get('/me/data', guard('account.rights', { operation: 'use', rightsRequest: 'copy' }), (_q, r) =>
+    echo(r),
+  );
+
+  const kg = koaGuard(pipl, { actor: (ctx) => caller(ctx.get('x-user') || undefined) });
+  const router = new Router();
+  const kid = (ctx: Koa.Context) => String(ctx.params.id);
+  const kecho = (ctx: Koa.Context) => {
+    ctx.body = { reason: ctx.state.pipl?.decision.reason, degraded: ctx.state.pipl?.degraded };
+  };
+  router.get('/users/:id/profile', kg('account.profile', { operation: 'use', subject: kid }), kecho);
+  router.get('/users/:id/feed', kg('marketing.personalized', { operation: 'use', subject: kid }), kecho);
+  router.get('/users/:id/newsletter', kg('marketing.newsletter', { operation: 'use', subject: kid }), kecho);
+  router.get('/users/:id/ranking', kg('shop.ranking', { operation: 'use', subject: kid }), kecho);
+  router.get(
+    '/users/:id/data',
+    kg('account.rights', { operation: 'use', rightsRequest: 'access', subject: kid }),
+    kecho,
+  );
+  router.delete(
+    '/users/:id',
+    kg('account.rights', { operation: 'delete', rightsRequest: 'deletion', subject: kid }),
+    kecho,
+  );
+  router.get('/me/data', kg('account.rights', { operation: 'use', rightsRequest: 'copy' }), kecho);
+  const koa = new Koa().use(router.routes());
+  return { express: app as unknown as RequestListener, koa: koa.callback() };
+}
