@@ -97,6 +97,19 @@ export const REASONS = {
     effect: 'deny',
     title: 'Only the data subject or an authorised agent may make this rights request (Art. 44-48, 50)',
   },
+  // Subject endpoints (withdraw, opt out, list): the data subject's own requests.
+  subject_unauthenticated: {
+    status: 401,
+    effect: 'deny',
+    title: 'The caller could not be authenticated as a data subject',
+  },
+  subject_forbidden: {
+    status: 403,
+    effect: 'deny',
+    title: 'The caller may not act for this data subject',
+  },
+  consent_unknown: { status: 404, effect: 'deny', title: 'No consent with this id belongs to the subject' },
+  body_invalid: { status: 400, effect: 'deny', title: 'The request body does not have the documented shape' },
   // 503 infrastructure: fail closed
   keys_unavailable: { status: 503, effect: 'deny', title: 'Verification keys are unavailable' },
   revocation_unavailable: {

@@ -209,6 +209,9 @@ export function createPiplGuard<P extends string, C extends string>(
     subjects,
     recordSubjectEvent: trail.subjectEvent,
     auditAvailable: () => trail.acceptsRecords(),
+    async isAuthorizedAgent(actor, subject, right) {
+      return (await options.isAuthorizedAgent?.(actor, subject, right)) === true;
+    },
     async ready() {
       await verifier?.ready();
     },

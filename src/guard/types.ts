@@ -124,6 +124,12 @@ export interface PiplGuard<P extends string = string, C extends string = string>
   recordSubjectEvent(event: SubjectEventInput): Promise<void>;
   /** Can the audit log take records now? Subject endpoints check this before changing anything. */
   auditAvailable(): boolean;
+  /** The `isAuthorizedAgent` option, or `false` for anyone but the subject. */
+  isAuthorizedAgent(
+    actor: { id: string; type?: string },
+    subject: string,
+    right: RightsRequest,
+  ): Promise<boolean>;
   /** Resolves when local keys are imported; rejects with `PiplConfigError` when they are unusable. */
   ready(): Promise<void>;
   /** Flushes and closes the audit sink. */

@@ -5,6 +5,7 @@ export type {
   WithdrawalEvent,
 } from '../audit/subject-events.js';
 export type { SubjectEventInput } from './audit.js';
+export type { ConsentSummary, SubjectAnswer, SubjectRoutesOptions, Withdrawal } from './endpoint-types.js';
 export { memorySubjectStore } from './memory-store.js';
 export {
   isWithdrawnBy,

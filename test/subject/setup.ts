@@ -2,8 +2,8 @@ import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import express from 'express';
 import Koa from 'koa';
-import { expressGuard } from '../../src/adapters/express/index.js';
-import { koaGuard } from '../../src/adapters/koa/index.js';
+import { expressGuard, subjectRoutes as expressSubjectRoutes } from '../../src/adapters/express/index.js';
+import { koaGuard, subjectRoutes as koaSubjectRoutes } from '../../src/adapters/koa/index.js';
 import {
   type AuditSink,
   createPiplGuard,
@@ -107,7 +107,10 @@ export function subjectGuard(keys: Keys, extra: Partial<PiplGuardOptions<Subject
 const caller = (header: string | string[] | undefined) => (typeof header === 'string' ? header : undefined);
 
 /** The same shop routes on Express and on Koa. */
-export function shopApps(pipl: Guard): { express: RequestListener; koa: RequestListener } {
+export function shopApps(
+  pipl: Guard,
+  koaApp = new Koa(),
+): { express: RequestListener; koa: RequestListener } {
   const guard = expressGuard(pipl, { actor: (req) => caller(req.headers['x-user']) });
   const app = express();
   const id = (req: express.Request) => String(req.params.id);
@@ -160,6 +163,51 @@ export function shopApps(pipl: Guard): { express: RequestListener; koa: RequestL
     kecho,
   );
   router.get('/me/data', kg('account.rights', { operation: 'use', rightsRequest: 'copy' }), kecho);
-  const koa = new Koa().use(router.routes());
+  const koa = koaApp.use(router.routes());
   return { express: app as unknown as RequestListener, koa: koa.callback() };
+}
+
+/** The consent service's records, as `subjectRoutes` asks for them. */
+export const CONSENT_RECORDS: Record<
+  string,
+  { id: string; purposes: string[]; givenAt: number; expiresAt: number }[]
+> = {
+  u1: [
+    {
+      id: 'c-u1-a',
+      purposes: ['account.profile', 'marketing.newsletter'],
+      givenAt: 1_700_000_000,
+      expiresAt: 4_000_000_000,
+    },
+  ],
+  u2: [{ id: 'c-u2-a', purposes: ['account.profile'], givenAt: 1_700_000_000, expiresAt: 4_000_000_000 }],
+};
+
+/** Shop routes plus the subject endpoints under `/privacy`, on either framework. */
+export function privacyApps(
+  pipl: Guard,
+  onWithdraw?: Parameters<typeof expressSubjectRoutes>[1]['onWithdraw'],
+): { express: RequestListener; koa: RequestListener } {
+  const consents = (subject: string) => CONSENT_RECORDS[subject] ?? [];
+  const app = express();
+  app.use(
+    '/privacy',
+    expressSubjectRoutes(pipl, {
+      authenticate: (req) => caller(req.headers['x-user']),
+      consents,
+      ...(onWithdraw ? { onWithdraw } : {}),
+    }),
+  );
+  const koa = new Koa();
+  koa.use(
+    koaSubjectRoutes(pipl, {
+      prefix: '/privacy',
+      authenticate: (ctx) => caller(ctx.get('x-user') || undefined),
+      consents,
+      ...(onWithdraw ? { onWithdraw } : {}),
+    }),
+  );
+  const shop = shopApps(pipl, koa);
+  app.use(shop.express as unknown as express.RequestHandler);
+  return { express: app as unknown as RequestListener, koa: shop.koa };
 }
