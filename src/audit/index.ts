@@ -28,6 +28,12 @@ export {
 } from './record.js';
 export type { AuditSink, Enforcer } from './sink.js';
 export {
+  type ProcessingEntry,
+  type PurposeSummary,
+  type SubjectHistory,
+  subjectHistory,
+} from './subject-history.js';
+export {
   type AuditProblem,
   type AuditProblemKind,
   type AuditVerification,

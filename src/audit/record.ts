@@ -41,6 +41,9 @@ export interface DecisionEvent {
   decision: 'allow' | 'deny' | 'degrade';
   reason: ReasonCode;
   cause?: ReasonCode;
+  /** For `provide` / `cross_border`: who received the data (Art. 23, 39), so the subject can be told (Art. 45). */
+  recipient?: string;
+  crossBorder?: { country: string; recipient: string };
   /** Set on routes that serve a rights request (Art. 44-48): which right, asked by the subject or an agent. */
   rightsRequest?: { kind: string; by: 'subject' | 'agent' };
   /** Status the guard answered with (denials) or 200 when the handler was let through. */

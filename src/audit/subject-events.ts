@@ -3,7 +3,7 @@ import type { OptOutKind } from '../subject/store.js';
 /** Who acted, which instance recorded it, and how the attempt ended. Shared by every subject event. */
 interface SubjectEventBase {
   requestId: string;
-  /** Who made the change: the subject, or an agent acting for them (as the application authenticated them). */
+  /** Who made the change: the subject, or an agent acting for them; the id pseudonymised like `subject`. */
   actor: { id: string; type?: string } | null;
   /** The data subject acted on, HMAC-pseudonymised like every subject in the log. */
   subject: string | null;

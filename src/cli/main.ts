@@ -39,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
   if (group === 'keys' && command === 'generate') return generateKeys(rest);
   if (group === 'token' && command === 'issue') return issueToken(rest);
   if (group === 'token' && command === 'inspect') return inspectToken(rest);
+  if (group === 'audit' && command === 'subject') return (await import('./subject.js')).subjectCommand(rest);
   if (group !== 'audit' || !command) throw new UsageError(`unknown command "${argv.join(' ')}"`);
   const { values, positionals } = parseArgs({
     args: rest,

@@ -66,12 +66,16 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
       event.consent = link;
     }
     if (decision.cause) event.cause = decision.cause;
+    if (requirement.recipient !== undefined) event.recipient = requirement.recipient;
+    if (requirement.crossBorder !== undefined) event.crossBorder = { ...requirement.crossBorder };
     if (requirement.rightsRequest !== undefined) {
       // Without a route subject the caller asked about themselves (`/me`).
       const target = subject ?? request.actor?.id;
       if (event.subject === null && target !== undefined) event.subject = pseudonymize(target);
       const by = request.actor !== null && request.actor.id === target ? 'subject' : 'agent';
       event.rightsRequest = { kind: requirement.rightsRequest, by };
+      // The subject acting for themselves: their id in `actor` would undo the pseudonym in `subject`.
+      if (by === 'subject' && event.subject !== null) event.actor = { ...request.actor, id: event.subject };
     }
     return event;
   }
@@ -133,7 +137,9 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     /** A data subject's change (withdrawal, opt-out, deletion started): always durable. */
     async subjectEvent(event: SubjectEventInput): Promise<void> {
       const subject = event.subject === null ? null : pseudonymize(event.subject);
-      await sink.append({ ...event, subject, enforcer } as AuditEvent, true);
+      // Subjects and their agents are people: their ids are pseudonymised like the subject's.
+      const actor = event.actor === null ? null : { ...event.actor, id: pseudonymize(event.actor.id) };
+      await sink.append({ ...event, actor, subject, enforcer } as AuditEvent, true);
     },
     close(): Promise<void> {
       settleRefusals();

@@ -77,7 +77,7 @@ describe.each(['express', 'koa'] as const)('subject endpoints (%s)', (framework)
     expect(events(sink, 'consent_withdrawal')).toEqual([
       expect.objectContaining({
         requestId: 'req-w1',
-        actor: { id: 'u1' },
+        actor: { id: hmac('u1') },
         subject: hmac('u1'),
         scope: 'consent',
         consentId: 'c-u1-a',
@@ -150,7 +150,7 @@ describe.each(['express', 'koa'] as const)('subject endpoints (%s)', (framework)
     expect((await pipl.subjects?.list('u2'))?.allWithdrawnAt).toBeUndefined();
     expect(events(sink, 'consent_withdrawal')).toEqual([
       expect.objectContaining({
-        actor: { id: 'u1' },
+        actor: { id: hmac('u1') },
         subject: hmac('u2'),
         result: 'refused',
         reason: 'subject_forbidden',

@@ -31,7 +31,7 @@ describe.each(['express', 'koa'] as const)('rights requests (%s)', (framework) =
       operation: 'delete',
       basis: 'statutory',
       subject: hmac('u1'),
-      actor: { id: 'u1' },
+      actor: { id: hmac('u1') },
       decision: 'allow',
       reason: 'rights_request',
       rightsRequest: { kind: 'deletion', by: 'subject' },

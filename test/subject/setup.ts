@@ -50,6 +50,13 @@ export const subjectPolicy = definePolicy({
       personalization: true,
       piaRef: 'PIA-2',
     },
+    'delivery.partner': {
+      basis: 'consent',
+      categories: ['contact'],
+      operations: ['provide'],
+      necessaryForService: false,
+      piaRef: 'PIA-3',
+    },
     // Answering rights requests is the handler's legal duty (Art. 13(1)(3), 44-50).
     'account.rights': {
       basis: 'statutory',
@@ -72,6 +79,13 @@ export const GRANTS: IssueConsentOptions['grants'] = [
   },
   { purpose: 'marketing.personalized', categories: ['behavior'], ops: ['use'], consentType: 'general' },
   { purpose: 'marketing.newsletter', categories: ['contact'], ops: ['use'], consentType: 'general' },
+  {
+    purpose: 'delivery.partner',
+    categories: ['contact'],
+    ops: ['provide'],
+    consentType: 'separate',
+    recipients: [{ name: 'SF Express' }],
+  },
 ];
 
 export function consentToken(keys: Keys, overrides: Partial<IssueConsentOptions> = {}): Promise<string> {
@@ -136,6 +150,11 @@ export function shopApps(
   app.delete(
     '/users/:id',
     guard('account.rights', { operation: 'delete', rightsRequest: 'deletion', subject: id }),
+    (_q, r) => echo(r),
+  );
+  app.post(
+    '/users/:id/ship',
+    guard('delivery.partner', { operation: 'provide', recipient: 'SF Express', subject: id }),
     (_q, r) => echo(r),
   );
   app.get('/me/data', guard('account.rights', { operation: 'use', rightsRequest: 'copy' }), (_q, r) =>
