@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createPseudonymizer, fileAuditSink, memorySubjectStore, verifyAuditTrail } from '../../src/index.js';
+import {
+  type AuditSink,
+  createPseudonymizer,
+  fileAuditSink,
+  memoryAuditSink,
+  memorySubjectStore,
+  verifyAuditTrail,
+} from '../../src/index.js';
 import { AUDIT_KEY, type Keys, makeKeys } from '../support/fixture.js';
 import { consentToken, privacyApps, shopApps, subjectGuard } from './setup.js';
 
@@ -242,6 +249,27 @@ describe.each(['express', 'koa'] as const)('subject endpoints (%s)', (framework)
     expect(events(sink, 'preference_change')).toEqual([
       expect.objectContaining({ result: 'failed', reason: 'revocation_unavailable' }),
     ]);
+  });
+
+  it('answers 503 audit_unavailable and changes nothing while the audit log cannot take records', async () => {
+    const inner = memoryAuditSink();
+    const broken: AuditSink = {
+      append: (event, durable) => inner.append(event, durable),
+      noteDropped: (cause) => inner.noteDropped(cause),
+      get healthy() {
+        return false;
+      },
+      flush: () => inner.flush(),
+      close: () => inner.close(),
+    };
+    const { app, pipl } = setup({ audit: { sink: broken, subjectKey: AUDIT_KEY } });
+    const refused = await request(app)
+      .post('/privacy/subjects/u1/withdrawals')
+      .set('x-user', 'u1')
+      .send({ scope: 'all' });
+    expect(refused.status).toBe(503);
+    expect(refused.body.code).toBe('audit_unavailable');
+    expect((await pipl.subjects?.list('u1'))?.allWithdrawnAt).toBeUndefined();
   });
 
   it('passes other paths and methods on to the application', async () => {
