@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisRevocationStore, redisSubjectStore } from '../../src/redis/index.js';
 import { type Keys, makeKeys } from '../support/fixture.js';
 import { probe } from '../support/processes.js';
-import { consentToken, shopApps, subjectGuard } from './setup.js';
+import { consentToken, privacyApps, shopApps, subjectGuard } from './setup.js';
 
 // Real Redis: REDIS_URL, else 127.0.0.1:6379 if it answers. Outages use a redis-server of our own.
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -167,7 +167,7 @@ describe.skipIf(!available)('redisSubjectStore (real Redis)', () => {
       for (let i = 0; i < 50 && !(await probe('127.0.0.1', port, 100)); i++)
         await new Promise((r) => setTimeout(r, 50));
       const client = await connect(`redis://127.0.0.1:${port}`);
-      const { pipl, errors } = subjectGuard(keys, { subjects: redisSubjectStore({ client }) });
+      const { pipl, errors, sink } = subjectGuard(keys, { subjects: redisSubjectStore({ client }) });
       const app = shopApps(pipl).express;
       const token = await consentToken(keys, { subject: 'o1' });
       expect((await request(app).get('/users/o1/profile').set('pipl-consent', token)).status).toBe(200);
@@ -180,6 +180,16 @@ describe.skipIf(!available)('redisSubjectStore (real Redis)', () => {
       }
       await expect(pipl.subjects?.setOptOut('o1', 'marketing', true)).rejects.toThrow(/not ready|no answer/);
       expect(errors.length).toBe(3);
+      // The subject endpoints answer 503 too, and the failed attempt is in the log.
+      const endpoint = await request(privacyApps(pipl).express)
+        .put('/privacy/subjects/o1/preferences')
+        .set('x-user', 'o1')
+        .send({ marketing: false });
+      expect(endpoint.status).toBe(503);
+      expect(endpoint.body.code).toBe('revocation_unavailable');
+      expect(
+        (sink.records as { type: string; result?: string }[]).filter((r) => r.type === 'preference_change'),
+      ).toEqual([expect.objectContaining({ result: 'failed', reason: 'revocation_unavailable' })]);
     });
   });
 });
