@@ -142,13 +142,16 @@ export function createSubjectEndpoints<R>(pipl: PiplGuard<string, string>, optio
         return await refuse(null, 'subject_unauthenticated');
       if (actor.id !== subject && !(await isAgent(actor, subject)))
         return await refuse(actor, 'subject_forbidden');
-      const consents = await options.consents(subject);
-      if (route.action === 'list')
+      if (route.action === 'list') {
+        const consents = await options.consents(subject);
         return json(200, await listing(store as SubjectStore, subject, consents, requestId));
+      }
       const input = await body();
       if (!pipl.auditAvailable()) return problem('audit_unavailable', requestId);
-      if (route.action === 'withdraw')
+      if (route.action === 'withdraw') {
+        const consents = await options.consents(subject);
         return await withdraw(actor, subject, consents, input, requestId, refuse);
+      }
       return await preferences(actor, subject, input, requestId, refuse);
     } catch (error) {
       if (isPiplGuardError(error)) return problem(error.code, requestId);
