@@ -11,6 +11,12 @@ export type { AuditSink, Enforcer } from './audit/sink.js';
 export { CONSENT_CLAIM, CONSENT_TOKEN_TYPE, type Grant, type VerifiedConsent } from './consent/claims.js';
 export type { HeaderReader, TokenLocation } from './consent/extract.js';
 export { type IssueConsentOptions, issueConsentToken } from './consent/issue.js';
+export {
+  type ConsentKeyring,
+  type ConsentKeyringOptions,
+  createConsentKeyring,
+  jwksHandler,
+} from './consent/keyring.js';
 export { memoryRevocationStore, type RevocationStore } from './consent/revocation.js';
 export {
   type ConsentAlgorithm,
@@ -46,10 +52,16 @@ export {
   type Purpose,
   type PurposeInput,
 } from './policy/define-policy.js';
-export type { Requirement, RouteRequirement } from './policy/requirement.js';
+export {
+  type Requirement,
+  RIGHTS_REQUESTS,
+  type RightsRequest,
+  type RouteRequirement,
+} from './policy/requirement.js';
 export type { Transfer, TransferInput } from './policy/transfers.js';
 export { filterByScope, type ScopeResult } from './scope/filter.js';
 export { compileScope, type PiiMeta, pii, type ScopeNode, schemaCategories } from './scope/schema-scope.js';
+export * from './subject/index.js';
 export {
   AGE_BANDS,
   type AgeBand,

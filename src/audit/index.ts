@@ -43,6 +43,12 @@ export {
   type WriterStartEvent,
   type WriterStopEvent,
 } from './record.js';
+export {
+  type ProcessingEntry,
+  type PurposeSummary,
+  type SubjectHistory,
+  subjectHistory,
+} from './subject-history.js';
 export { subjectKeyId } from './subject-key-id.js';
 export {
   createTransferCounter,

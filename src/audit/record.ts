@@ -6,6 +6,7 @@ import type {
   TransferExemption,
   TransferMechanism,
 } from '../taxonomy/taxonomy.js';
+import type { SubjectEvent } from './subject-events.js';
 
 /** Version of the audit record schema. Bumped only with a migration note. */
 export const AUDIT_SCHEMA_VERSION = 1;
@@ -49,6 +50,8 @@ export interface DecisionEvent {
   decision: 'allow' | 'deny' | 'degrade';
   reason: ReasonCode;
   cause?: ReasonCode;
+  /** Set on routes that serve a rights request (Art. 44-48): which right, asked by the subject or an agent. */
+  rightsRequest?: { kind: string; by: 'subject' | 'agent' };
   /** Status the guard answered with (denials) or 200 when the handler was let through. */
   status: number;
   /** `subjectKeyId`: fingerprint of the key that pseudonymised `subject` (see `subjectKeyId()`). */
@@ -154,5 +157,6 @@ export type AuditEvent =
   | DroppedEvent
   | WriterStartEvent
   | WriterStopEvent
-  | PolicyEvent;
+  | PolicyEvent
+  | SubjectEvent;
 export type AuditRecord = AuditEvent & ChainFields;

@@ -39,7 +39,17 @@ export const FILTER_OPTIONS: Options = {
   policy: { type: 'string' },
 };
 
-export const RECORD_TYPES = ['decision', 'outcome', 'writer_start', 'writer_stop', 'dropped'] as const;
+export const RECORD_TYPES = [
+  'decision',
+  'outcome',
+  'writer_start',
+  'writer_stop',
+  'dropped',
+  'policy',
+  'consent_withdrawal',
+  'preference_change',
+  'deletion_started',
+] as const;
 
 export const FILTERS_HELP = `Filters:
   --from <time>  --to <time>     RFC 3339 with Z or an offset, or a date (midnight UTC); --to is exclusive

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
-import { type IssueConsentOptions, issueConsentToken } from '../consent/issue.js';
+import { issueConsentToken } from '../consent/issue.js';
 import { ALLOWED_ALGORITHMS, type ConsentAlgorithm } from '../consent/verify.js';
 import { PiplConfigError } from '../errors/errors.js';
+import { parseConsentFile } from './consent-file.js';
 import { readJson } from './files.js';
 import { UsageError } from './sources.js';
 
@@ -36,7 +37,7 @@ export async function issueToken(args: string[]): Promise<number> {
       `name the algorithm with --alg (one of ${ALLOWED_ALGORITHMS.join(', ')}) or in the JWK's "alg"`,
     );
   }
-  const consent = readJson(values.consent, '--consent') as Omit<IssueConsentOptions, 'privateKey' | 'alg'>;
+  const consent = parseConsentFile(readJson(values.consent, '--consent'));
   const expires = values['expires-in'] === undefined ? undefined : Number(values['expires-in']);
   if (expires !== undefined && !(expires > 0)) throw new UsageError('--expires-in is a number of seconds');
   try {

@@ -27,7 +27,9 @@ export interface IssueConsentOptions {
   notice: { id: string; version: number };
   ageBand?: AgeBand;
   guardian?: { id: string; method: GuardianMethod };
-  /** `false` records the subject's opt-out of personalisation (Art. 24). */
+  /** The subject's choices that are not grants: `{ personalization: false }` is the Art. 24 opt-out. */
+  prefs?: { personalization?: boolean };
+  /** @deprecated Use `prefs: { personalization }` (the claim's own shape). Kept for existing callers. */
   personalization?: boolean;
   grants: readonly (Omit<Grant, 'givenAt'> & { givenAt?: number })[];
   /** Override `iat`/`nbf` base, epoch seconds. For tests and back-dated issuance by a consent service. */
@@ -51,6 +53,7 @@ export interface IssueConsentOptions {
  */
 export async function issueConsentToken(options: IssueConsentOptions): Promise<string> {
   const now = options.now ?? Math.floor(Date.now() / 1000);
+  const personalization = options.prefs?.personalization ?? options.personalization;
   const claim = {
     v: 1,
     notice: options.notice,
@@ -58,7 +61,7 @@ export async function issueConsentToken(options: IssueConsentOptions): Promise<s
       ageBand: options.ageBand ?? 'adult',
       ...(options.guardian ? { guardian: options.guardian } : {}),
     },
-    ...(options.personalization === undefined ? {} : { prefs: { personalization: options.personalization } }),
+    ...(personalization === undefined ? {} : { prefs: { personalization } }),
     grants: options.grants.map((grant) => ({ ...grant, givenAt: grant.givenAt ?? now })),
   };
   const checked = consentClaimSchema.safeParse(claim);

@@ -244,13 +244,34 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
       ? {}
       : { maxTokenLifetimeSec: options.maxTokenAgeSec + tolerance }),
     async ready() {
+      let resolved: Awaited<typeof keyResolver>;
       try {
-        await keyResolver;
+        resolved = await keyResolver;
       } catch (error) {
         throw new PiplConfigError(`Consent verifier key could not be imported: ${(error as Error).message}`);
       }
+      if (options.jwksUri !== undefined) await loadRemoteKeys(resolved, options.jwksUri);
     },
   };
+}
+
+/**
+ * `ready()` with a `jwksUri`: fetch the set now, so an unreachable key server or an empty set fails
+ * at start-up instead of answering 503 to the first requests (the README's promise).
+ */
+async function loadRemoteKeys(resolved: unknown, jwksUri: string | URL): Promise<void> {
+  const remote = resolved as { reload?: () => Promise<void>; jwks?: () => { keys?: unknown[] } | undefined };
+  if (typeof remote.reload !== 'function') return;
+  try {
+    await remote.reload();
+  } catch (error) {
+    throw new PiplConfigError(
+      `Consent keys could not be fetched from ${String(jwksUri)}: ${(error as Error).message}`,
+    );
+  }
+  if ((remote.jwks?.()?.keys?.length ?? 0) === 0) {
+    throw new PiplConfigError(`The key set at ${String(jwksUri)} holds no keys`);
+  }
 }
 
 function resolveKeys(

@@ -43,6 +43,8 @@ export interface DecisionContext {
   readonly actorRole?: string | undefined;
   /** Art. 27: the subject explicitly refused processing of their disclosed information for this purpose. */
   readonly publicInfoRefused?: boolean;
+  /** The subject's server-side opt-outs (preference store), applied whatever the lawful basis. */
+  readonly optedOut?: { readonly personalization: boolean; readonly marketing: boolean };
 }
 
 /** Consent problems an Art. 16 `degrade` purpose answers by running the handler without the data. */
@@ -98,7 +100,11 @@ export function decide(
     if (purpose.basis === 'public_info' && context.publicInfoRefused) {
       return verdict(requirement, 'public_info_refused', consent);
     }
-    return verdict(requirement, 'lawful_basis', consent, undefined, undefined, transfer);
+    // Art. 24(2): the right to refuse personalisation does not depend on consent.
+    return (
+      optedOut(requirement, context, consent) ??
+      verdict(requirement, 'lawful_basis', consent, undefined, undefined, transfer)
+    );
   }
   if (consent === undefined) {
     if (context.subjectDeclared && context.subjectId === undefined)
@@ -126,7 +132,9 @@ export function decide(
     if (grant.purpose !== purpose.key) continue;
     const reason = checkGrant(requirement, consent, grant);
     if (reason === undefined) {
-      // Art. 24: personalised processing stops when the subject opts out.
+      // Art. 24: personalised processing stops when the subject opts out (token or preference store).
+      const refused = optedOut(requirement, context, consent, grant);
+      if (refused) return refused;
       if (purpose.personalization && !consent.personalization) {
         const optOut =
           purpose.onMissingConsent === 'degrade'
@@ -139,6 +147,30 @@ export function decide(
     failure = reason;
   }
   return orDegrade(requirement, failure, consent);
+}
+
+/** The subject's stored opt-out of personalisation or marketing, if it applies to this purpose. */
+function optedOut(
+  requirement: Requirement,
+  context: DecisionContext,
+  consent?: VerifiedConsent,
+  grant?: Grant,
+): Decision | undefined {
+  const { purpose } = requirement;
+  const degrade = purpose.onMissingConsent === 'degrade';
+  if (purpose.personalization && context.optedOut?.personalization) {
+    const reason = degrade ? 'degraded_personalization_opt_out' : 'personalization_opted_out';
+    return verdict(requirement, reason, consent, grant);
+  }
+  if (purpose.marketing && context.optedOut?.marketing) {
+    return verdict(
+      requirement,
+      degrade ? 'degraded_marketing_opt_out' : 'marketing_opted_out',
+      consent,
+      grant,
+    );
+  }
+  return undefined;
 }
 
 /** A decision for a request stopped before the rules ran: bad token, unavailable keys or log. */

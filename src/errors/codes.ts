@@ -21,6 +21,16 @@ export const REASONS = {
     effect: 'degrade',
     title: 'Subject opted out of personalisation (Art. 24); non-personalised response',
   },
+  degraded_marketing_opt_out: {
+    status: 200,
+    effect: 'degrade',
+    title: 'Subject opted out of marketing; response without marketing',
+  },
+  rights_request: {
+    status: 200,
+    effect: 'allow',
+    title: 'Rights request by the data subject or an authorised agent (Art. 44-48)',
+  },
   // 400
   token_ambiguous: { status: 400, effect: 'deny', title: 'Consent token supplied in more than one place' },
   // 401 token problems
@@ -132,6 +142,25 @@ export const REASONS = {
     effect: 'deny',
     title: 'The subject opted out of personalised processing (Art. 24)',
   },
+  marketing_opted_out: { status: 403, effect: 'deny', title: 'The subject opted out of marketing' },
+  rights_requester_not_subject: {
+    status: 403,
+    effect: 'deny',
+    title: 'Only the data subject or an authorised agent may make this rights request (Art. 44-48, 50)',
+  },
+  // Subject endpoints (withdraw, opt out, list): the data subject's own requests.
+  subject_unauthenticated: {
+    status: 401,
+    effect: 'deny',
+    title: 'The caller could not be authenticated as a data subject',
+  },
+  subject_forbidden: {
+    status: 403,
+    effect: 'deny',
+    title: 'The caller may not act for this data subject',
+  },
+  consent_unknown: { status: 404, effect: 'deny', title: 'No consent with this id belongs to the subject' },
+  body_invalid: { status: 400, effect: 'deny', title: 'The request body does not have the documented shape' },
   // 503 infrastructure: fail closed
   keys_unavailable: { status: 503, effect: 'deny', title: 'Verification keys are unavailable' },
   revocation_unavailable: {

@@ -1,5 +1,5 @@
 import { createPseudonymizer } from '../audit/pseudonymize.js';
-import type { DecisionEvent, OutcomeEvent } from '../audit/record.js';
+import type { AuditEvent, DecisionEvent, OutcomeEvent } from '../audit/record.js';
 import { type AuditSink, defaultEnforcer } from '../audit/sink.js';
 import { subjectKeyId } from '../audit/subject-key-id.js';
 import type { VerifiedConsent } from '../consent/claims.js';
@@ -7,6 +7,7 @@ import type { Decision } from '../decide/decide.js';
 import type { Policy } from '../policy/define-policy.js';
 import type { Requirement } from '../policy/requirement.js';
 import { withheldPaths } from '../scope/withheld.js';
+import type { SubjectEventInput } from '../subject/audit.js';
 import { addAccountability, policyEvent } from './accountability.js';
 import type { GuardOutcome, GuardRequest, PiplGuardOptions } from './types.js';
 
@@ -97,6 +98,15 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     const clientRequestId = clientRequestIdOf(request);
     if (clientRequestId !== undefined) event.clientRequestId = clientRequestId;
     addAccountability(event, requirement, decision, consent, pseudonymize, policy.digest);
+    if (requirement.rightsRequest !== undefined) {
+      // Without a route subject the caller asked about themselves (`/me`).
+      const target = subject ?? request.actor?.id;
+      if (event.subject === null && target !== undefined) event.subject = pseudonymize(target);
+      const by = request.actor !== null && request.actor.id === target ? 'subject' : 'agent';
+      event.rightsRequest = { kind: requirement.rightsRequest, by };
+      // The subject acting for themselves: their id in `actor` would undo the pseudonym in `subject`.
+      if (by === 'subject' && event.subject !== null) event.actor = { ...request.actor, id: event.subject };
+    }
     return event;
   }
 
@@ -157,6 +167,13 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
       } catch {
         sink.noteDropped('outcome_refused');
       }
+    },
+    /** A data subject's change (withdrawal, opt-out, deletion started): always durable. */
+    async subjectEvent(event: SubjectEventInput): Promise<void> {
+      const subject = event.subject === null ? null : pseudonymize(event.subject);
+      // Subjects and their agents are people: their ids are pseudonymised like the subject's.
+      const actor = event.actor === null ? null : { ...event.actor, id: pseudonymize(event.actor.id) };
+      await sink.append({ ...event, actor, subject, enforcer } as AuditEvent, true);
     },
     close(): Promise<void> {
       settleRefusals();

@@ -8,6 +8,9 @@ import { publishSubject } from '../diagnostics/channels.js';
 import type { DenyReason } from '../errors/codes.js';
 import { isPiplGuardError, PiplConfigError, PiplGuardError } from '../errors/errors.js';
 import { compileRequirement, type Requirement } from '../policy/requirement.js';
+import { memorySubjectStore } from '../subject/memory-store.js';
+import { createRightsCheck } from '../subject/rights-check.js';
+import { isWithdrawnBy, NOTHING_WITHDRAWN, type SubjectState } from '../subject/store.js';
 import { createAuditTrail } from './audit-trail.js';
 import { checkLoggerOptions, logStartupWarnings, quietly, watchAuditHealth } from './logger.js';
 import { createDecisionObserver } from './observe.js';
@@ -81,6 +84,13 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
   const refusal = createRefusals(
     options.token?.authorization && options.token.header === false ? 'Bearer' : 'PIPL-Consent',
   );
+  if (options.subjects && options.revocations) {
+    throw new PiplConfigError(
+      'give `subjects` or `revocations`, not both: the subject store also keeps withdrawn consent ids',
+    );
+  }
+  // Legacy: a `revocations` store alone keeps its behaviour (one EXISTS per request, no preferences).
+  const subjects = options.subjects ?? (options.revocations ? undefined : memorySubjectStore());
   const revocations = options.revocations ?? memoryRevocationStore();
   const trail = createAuditTrail(options.audit, policy);
   const { logger } = options;
@@ -107,12 +117,23 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     logStartupWarnings(logger, { policy, subjectKey: options.audit.subjectKey, sharedRevocations });
   }
   const stopWatchingAudit = logger ? watchAuditHealth(logger) : () => {};
+  const rightsCheck = createRightsCheck(options.isAuthorizedAgent);
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
 
   /** extract → verify → withdrawal → decide. Token and lookup problems become refusals. */
   async function evaluate(requirement: Requirement, request: GuardRequest): Promise<Verdict> {
-    const context = {
+    // Art. 44-48: a rights request rests on the caller being the subject, never on consent.
+    if (requirement.rightsRequest !== undefined) return rightsCheck(requirement, request);
+    const context: {
+      subjectId: string | undefined;
+      subjectDeclared: boolean;
+      withdrawn: boolean;
+      noticeId: string;
+      now: number;
+      actorRole: string | undefined;
+      optedOut?: SubjectState['optedOut'];
+    } = {
       subjectId: request.subjectId,
       subjectDeclared: request.subjectDeclared,
       withdrawn: false,
@@ -121,12 +142,22 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       now: Date.now(),
       actorRole: request.actor?.type,
     };
+    const { purpose } = requirement;
     // Art. 13: a non-consent basis needs no token; one that is sent anyway is not looked at.
-    if (requirement.purpose.basis !== 'consent') {
+    if (purpose.basis !== 'consent') {
+      // Art. 24(2): opt-outs apply on every basis. Only looked up when one could change the decision.
+      if (subjects && request.subjectId !== undefined && (purpose.personalization || purpose.marketing)) {
+        try {
+          context.optedOut = (await lookup(request.subjectId, undefined, purpose.key)).optedOut;
+        } catch (error) {
+          if (!isPiplGuardError(error)) throw error;
+          return { decision: refuse(requirement, error.code), consent: undefined, error };
+        }
+      }
       const refusals = options.publicInfoRefusals;
       // Art. 27: processing disclosed information stops where the subject explicitly refused it.
-      if (requirement.purpose.basis === 'public_info' && refusals && request.subjectId !== undefined) {
-        const refused = await refusals(request.subjectId, requirement.purpose.key);
+      if (purpose.basis === 'public_info' && refusals && request.subjectId !== undefined) {
+        const refused = await refusals(request.subjectId, purpose.key);
         return {
           decision: decide(requirement, undefined, { ...context, publicInfoRefused: refused === true }),
           consent: undefined,
@@ -140,7 +171,12 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       if (token !== undefined) {
         if (!verifier) throw refusal('keys_unavailable');
         consent = await verifier.verify(token);
-        context.withdrawn = await isWithdrawn(consent.id);
+        if (subjects) {
+          // One lookup answers everything: this consent, the subject's purpose and global withdrawals, opt-outs.
+          const state = await lookup(consent.subject, consent.id, purpose.key);
+          context.withdrawn = isWithdrawnBy(state, consent.issuedAt);
+          context.optedOut = state.optedOut;
+        } else context.withdrawn = await isWithdrawn(consent.id);
       }
     } catch (error) {
       if (!isPiplGuardError(error)) throw error;
@@ -148,6 +184,20 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       return { decision: refuse(requirement, known.code, consent), consent: undefined, error: known };
     }
     return { decision: decide(requirement, consent, context), consent };
+  }
+
+  async function lookup(
+    subject: string | undefined,
+    consentId: string | undefined,
+    purpose: string,
+  ): Promise<SubjectState> {
+    if (!subjects) return NOTHING_WITHDRAWN;
+    try {
+      return await subjects.lookup({ subject, consentId, purpose });
+    } catch (error) {
+      onError(error);
+      throw refusal('revocation_unavailable');
+    }
   }
 
   async function isWithdrawn(consentId: string): Promise<boolean> {
@@ -241,13 +291,22 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
         const lifetime = verifier?.maxTokenLifetimeSec;
         if (lifetime !== undefined) until = Math.max(until, Math.ceil(Date.now() / 1000) + lifetime);
       }
-      await revocations.revoke(consentId, until);
+      if (subjects) await subjects.withdrawConsent({ consentId, at: Math.floor(Date.now() / 1000), until });
+      else await revocations.revoke(consentId, until);
       publishSubject({ action: 'withdraw', consentId, until });
+    },
+    subjects,
+    recordSubjectEvent: trail.subjectEvent,
+    auditAvailable: () => trail.acceptsRecords(),
+    async isAuthorizedAgent(actor, subject, right) {
+      return (await options.isAuthorizedAgent?.(actor, subject, right)) === true;
     },
     async ready() {
       await verifier?.ready();
       try {
-        await (revocations.ready ? revocations.ready() : revocations.isRevoked(READY_PROBE));
+        if (subjects)
+          await subjects.lookup({ subject: READY_PROBE, consentId: READY_PROBE, purpose: READY_PROBE });
+        else await (revocations.ready ? revocations.ready() : revocations.isRevoked(READY_PROBE));
       } catch (error) {
         onError(error);
         throw new PiplGuardError('revocation_unavailable', 'The withdrawal store did not answer at start-up');

@@ -6,7 +6,9 @@ import type { ConsentVerifier, ConsentVerifierOptions } from '../consent/verify.
 import type { Decision } from '../decide/decide.js';
 import type { PiplGuardError } from '../errors/errors.js';
 import type { Policy } from '../policy/define-policy.js';
-import type { Requirement, RouteRequirement } from '../policy/requirement.js';
+import type { Requirement, RightsRequest, RouteRequirement } from '../policy/requirement.js';
+import type { SubjectEventInput } from '../subject/audit.js';
+import type { SubjectStore } from '../subject/store.js';
 import type { BuiltinCategory } from '../taxonomy/taxonomy.js';
 import type { DenialLogLevel, PiplLogger } from './logger.js';
 
@@ -19,6 +21,21 @@ export interface PiplGuardOptions<P extends string, C extends string> {
   token?: TokenLocation;
   /** Withdrawn consent ids, looked up on every request (default: in-memory). */
   revocations?: RevocationStore;
+  /**
+   * Withdrawals (one consent, one purpose, everything) and opt-outs of data subjects, looked up once
+   * per request whatever the lawful basis (default: in-memory, unless `revocations` is given).
+   * Replaces `revocations`: give one or the other.
+   */
+  subjects?: SubjectStore;
+  /**
+   * Rights requests (Art. 44-48) made by someone other than the subject: `true` when `actor` may act
+   * for `subject` (a guardian, an authorised agent). Default: only the subject may.
+   */
+  isAuthorizedAgent?: (
+    actor: { id: string; type?: string },
+    subject: string,
+    right: RightsRequest,
+  ) => boolean | Promise<boolean>;
   audit: {
     sink: AuditSink;
     /** HMAC key (≥ 32 bytes) that pseudonymises subject ids in the log. `false` stores them in clear: say why. */
@@ -119,6 +136,22 @@ export interface PiplGuard<P extends string = string, C extends string = string>
    * is in the past.
    */
   withdraw(consentId: string, until?: number): Promise<void>;
+  /** The subject store the guard consults (undefined when only a legacy `revocations` store is set). */
+  readonly subjects: SubjectStore | undefined;
+  /**
+   * Writes a data-subject event (withdrawal, preference change, deletion started) to the audit log,
+   * with the subject pseudonymised and the instance stamped. Durable: resolves once it is on disk.
+   * Throws `PiplGuardError` `audit_unavailable` when the log cannot take it.
+   */
+  recordSubjectEvent(event: SubjectEventInput): Promise<void>;
+  /** Can the audit log take records now? Subject endpoints check this before changing anything. */
+  auditAvailable(): boolean;
+  /** The `isAuthorizedAgent` option, or `false` for anyone but the subject. */
+  isAuthorizedAgent(
+    actor: { id: string; type?: string },
+    subject: string,
+    right: RightsRequest,
+  ): Promise<boolean>;
   /**
    * Checks everything a request will need, at start-up: imports local keys (rejects with
    * `PiplConfigError` when they are unusable), asks the withdrawal store once (rejects with

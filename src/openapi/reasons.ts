@@ -1,5 +1,5 @@
-import { type DenyReason, REASONS } from '../errors/codes.js';
 import { DEGRADABLE } from '../decide/decide.js';
+import { type DenyReason, REASONS } from '../errors/codes.js';
 import type { Requirement } from '../policy/requirement.js';
 
 const TOKEN_REASONS: readonly DenyReason[] = [
@@ -11,7 +11,6 @@ const TOKEN_REASONS: readonly DenyReason[] = [
   'token_not_yet_valid',
   'claims_invalid',
 ];
-
 
 /**
  * Every refusal a guarded route can answer with, derived from its requirement the way `decide()`

@@ -25,6 +25,8 @@ export interface PurposeInput<C extends string = string> {
   necessaryForService: boolean;
   /** Personalised push or marketing by automated decision-making (Art. 24): honours the subject's opt-out. */
   personalization?: boolean;
+  /** Marketing (e.g. promotional messages): honours the subject's marketing opt-out on every lawful basis. */
+  marketing?: boolean;
   /** Personal-information impact assessment reference (Art. 55–56). Required where Art. 55 applies. */
   piaRef?: string;
   /**
@@ -96,6 +98,7 @@ export interface Purpose {
   readonly operations: ReadonlySet<Operation>;
   readonly necessaryForService: boolean;
   readonly personalization: boolean;
+  readonly marketing: boolean;
   readonly piaRef: string | undefined;
   readonly onMissingConsent: 'deny' | 'degrade';
   readonly writtenConsent: boolean;
@@ -187,6 +190,7 @@ export function definePolicy<const P extends string, const C extends string = ne
       operations: new Set(purpose.operations),
       necessaryForService: purpose.necessaryForService,
       personalization: purpose.personalization ?? false,
+      marketing: purpose.marketing ?? false,
       piaRef: purpose.piaRef,
       onMissingConsent: purpose.onMissingConsent ?? 'deny',
       writtenConsent: purpose.writtenConsent ?? false,

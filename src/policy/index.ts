@@ -5,5 +5,11 @@ export {
   type Purpose,
   type PurposeInput,
 } from './define-policy.js';
-export { compileRequirement, type Requirement, type RouteRequirement } from './requirement.js';
+export {
+  compileRequirement,
+  type Requirement,
+  RIGHTS_REQUESTS,
+  type RightsRequest,
+  type RouteRequirement,
+} from './requirement.js';
 export type { Transfer, TransferInput } from './transfers.js';

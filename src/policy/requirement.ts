@@ -27,7 +27,23 @@ export interface RouteRequirement<C extends string = string> {
   response?: { schema: z.ZodType; uncovered?: 'remove' | 'refuse' };
   /** Route label for the audit log when the framework cannot report the route pattern. */
   route?: string;
+  /**
+   * The route serves a data subject's rights request (Art. 44-48). The guard then checks that the
+   * caller is the subject (or an authorised agent) instead of consent, and withdrawal never blocks it.
+   */
+  rightsRequest?: RightsRequest;
 }
+
+/** The rights of Art. 44-48 a route can serve. */
+export const RIGHTS_REQUESTS = [
+  'access',
+  'copy',
+  'portability',
+  'correction',
+  'deletion',
+  'explanation',
+] as const;
+export type RightsRequest = (typeof RIGHTS_REQUESTS)[number];
 
 /** A route requirement checked against the policy, with everything per-request work needs precomputed. */
 export interface Requirement {
@@ -50,6 +66,7 @@ export interface Requirement {
   /** Compiled response schema (Art. 6), when the route declared one. */
   readonly response: { readonly node: ScopeNode; readonly uncovered: 'remove' | 'refuse' } | undefined;
   readonly route: string | undefined;
+  readonly rightsRequest: RightsRequest | undefined;
 }
 
 const COUNTRY = /^[A-Z]{2}$/;
@@ -124,6 +141,9 @@ export function compileRequirement(policy: Policy, purposeKey: string, route: Ro
         uncovered: route.response.uncovered ?? 'remove',
       })
     : undefined;
+  if (route.rightsRequest !== undefined && !RIGHTS_REQUESTS.includes(route.rightsRequest)) {
+    throw new PiplConfigError(`${where}: rightsRequest must be one of ${RIGHTS_REQUESTS.join(', ')}`);
+  }
   return Object.freeze({
     purpose,
     operation: route.operation,
@@ -136,5 +156,6 @@ export function compileRequirement(policy: Policy, purposeKey: string, route: Ro
     roles,
     response,
     route: route.route,
+    rightsRequest: route.rightsRequest,
   });
 }

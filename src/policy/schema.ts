@@ -24,6 +24,7 @@ const purposeSchema = z.strictObject({
   operations: z.array(operationSchema).min(1, 'name at least one operation'),
   necessaryForService: z.boolean({ error: 'say whether the purpose is necessary for the service (Art. 16)' }),
   personalization: z.boolean().optional(),
+  marketing: z.boolean().optional(),
   piaRef: z.string().min(1).optional(),
   onMissingConsent: z.enum(['deny', 'degrade']).optional(),
   writtenConsent: z.boolean().optional(),

@@ -8,3 +8,4 @@ export {
   type RedisRevocationStoreOptions,
   redisRevocationStore,
 } from './revocation-store.js';
+export { type RedisSubjectStoreOptions, redisSubjectStore } from './subject-store.js';

@@ -7,6 +7,7 @@ export {
   sendProblem,
 } from './guard.js';
 export { piplProblemHandler } from './problem-handler.js';
+export { subjectRoutes } from './subject-routes.js';
 
 declare global {
   namespace Express {
