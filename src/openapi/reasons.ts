@@ -29,6 +29,12 @@ export function refusalsOf(requirement: Requirement, subject: boolean): DenyReas
   const reasons = new Set<DenyReason>(['guard_unavailable']);
   // A fail-open purpose goes on unrecorded instead of answering 503 audit_unavailable.
   if (!purpose.failOpen) reasons.add('audit_unavailable');
+  // Art. 44-48: a rights request rests on who asks, never on consent.
+  if (requirement.rightsRequest !== undefined) {
+    reasons.add('subject_unresolved');
+    reasons.add('rights_requester_not_subject');
+    return sorted(reasons);
+  }
   // Art. 51(4): per-category role allow-lists apply whatever the basis.
   if (requirement.roles) reasons.add('actor_not_authorized');
   // Art. 38(1): a transfer abroad needs a mechanism the company declared, valid now, whatever the basis.
@@ -39,6 +45,13 @@ export function refusalsOf(requirement: Requirement, subject: boolean): DenyReas
   }
   // Art. 27: disclosed information, unless the subject explicitly refused.
   if (purpose.basis === 'public_info') reasons.add('public_info_refused');
+  // Art. 24(2): stored opt-outs apply on every basis (looked up when the route names its subject).
+  const optOuts = purpose.personalization || purpose.marketing;
+  if (purpose.basis !== 'consent' && subject && optOuts && purpose.onMissingConsent !== 'degrade') {
+    reasons.add('revocation_unavailable');
+    if (purpose.personalization) reasons.add('personalization_opted_out');
+    if (purpose.marketing) reasons.add('marketing_opted_out');
+  }
   if (purpose.basis === 'consent') {
     for (const reason of TOKEN_REASONS) reasons.add(reason);
     reasons.add('keys_unavailable');
@@ -69,9 +82,14 @@ export function refusalsOf(requirement: Requirement, subject: boolean): DenyReas
     // Art. 24 opt-out: refused, unless the purpose degrades (then it is a 200 without personalisation).
     if (purpose.personalization && purpose.onMissingConsent !== 'degrade')
       rules.push('personalization_opted_out');
+    if (purpose.marketing && purpose.onMissingConsent !== 'degrade') rules.push('marketing_opted_out');
     for (const reason of rules) {
       if (!(purpose.onMissingConsent === 'degrade' && DEGRADABLE.has(reason))) reasons.add(reason);
     }
   }
+  return sorted(reasons);
+}
+
+function sorted(reasons: Set<DenyReason>): DenyReason[] {
   return [...reasons].sort((a, b) => REASONS[a].status - REASONS[b].status || a.localeCompare(b));
 }
