@@ -53,6 +53,12 @@ class KoaProfileController {
     ran.push('koa.profile');
     ctx.body = { reason: ctx.state.pipl?.decision.reason };
   }
+
+  @Route('get', '/orders/:id')
+  @RequiresConsent('order.fulfilment', { operation: 'use', subject: undefined })
+  order() {
+    return { ok: true };
+  }
 }
 
 function expressApp(setup: ReturnType<typeof guardOptions>, controller = new ProfileController()) {
@@ -148,6 +154,9 @@ describe('decorated plain classes (standard decorators)', () => {
     expect(allowed.status).toBe(200);
     expect(allowed.body).toEqual({ reason: 'consent_valid' });
     expect(ran).toEqual(['koa.profile']);
+    const order = await send(app, { path: '/orders/o-1' });
+    expect(order.status).toBe(200);
+    expect(order.body).toEqual({ ok: true });
   });
 });
 
