@@ -39,6 +39,7 @@ export default defineConfig({
       { find: /^pipl-guard\/redis$/, replacement: src('redis/index.ts') },
       { find: /^pipl-guard\/decorators$/, replacement: src('decorators/index.ts') },
       { find: /^pipl-guard\/nestjs$/, replacement: src('nestjs/index.ts') },
+      { find: /^pipl-guard\/midway$/, replacement: src('midway/index.ts') },
       { find: /^pipl-guard\/routing-controllers$/, replacement: src('routing-controllers/index.ts') },
       { find: /^pipl-guard$/, replacement: src('index.ts') },
     ],

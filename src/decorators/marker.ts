@@ -9,7 +9,8 @@ import type { MethodEntry } from './registry.js';
  * marker can never be reused by another call or a later request on the same connection.
  */
 export interface DecisionMarker {
-  readonly entry: MethodEntry;
+  /** Undefined in an empty slot (`runSlot`) until a guard claims it for its method. */
+  entry: MethodEntry | undefined;
   state: 'pending' | 'allowed' | 'spent';
 }
 
@@ -27,9 +28,23 @@ export function runMarked<T>(entry: MethodEntry, next: (marker: DecisionMarker) 
  * for the rest of this async chain. Call it before the guard's first `await`.
  */
 export function enterMarked(entry: MethodEntry): DecisionMarker {
+  const slot = markers.getStore();
+  if (slot && slot.entry === undefined && slot.state === 'pending') {
+    slot.entry = entry;
+    return slot;
+  }
   const marker: DecisionMarker = { entry, state: 'pending' };
   markers.enterWith(marker);
   return marker;
+}
+
+/**
+ * Runs the rest of the request with an empty marker that the first guard to decide claims
+ * (`enterMarked`). For frameworks whose guards run in an async branch the handler does not inherit
+ * from (Midway): a middleware around the router opens the slot.
+ */
+export function runSlot<T>(next: () => T): T {
+  return markers.run({ entry: undefined, state: 'pending' }, next);
 }
 
 /** The refusal a method answers when it is reached without its guard (503, Retry-After). */
