@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   App,
   Configuration,
@@ -69,7 +72,9 @@ class MainConfiguration {
 let app: IMidwayApplication;
 let listener: Parameters<typeof send>[0];
 beforeAll(async () => {
-  app = await createApp({ imports: [MainConfiguration], baseDir: process.cwd() } as never);
+  // Midway writes its own logs under appDir: keep them out of the repository.
+  const dir = mkdtempSync(join(tmpdir(), 'pipl-midway-'));
+  app = await createApp({ imports: [MainConfiguration], baseDir: dir, appDir: dir } as never);
   listener = (app as unknown as { callback(): Parameters<typeof send>[0] }).callback();
 });
 afterAll(() => close(app));
