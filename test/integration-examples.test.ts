@@ -8,6 +8,7 @@ const EXAMPLES = [
   { script: 'example:decorators', name: 'decorators' },
   { script: 'example:nestjs', name: 'nestjs' },
   { script: 'example:routing-controllers', name: 'routing-controllers' },
+  { script: 'example:midway', name: 'midway' },
 ] as const;
 
 describe('integration examples', () => {
