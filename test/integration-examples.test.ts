@@ -9,6 +9,7 @@ const EXAMPLES = [
   { script: 'example:nestjs', name: 'nestjs' },
   { script: 'example:routing-controllers', name: 'routing-controllers' },
   { script: 'example:midway', name: 'midway' },
+  { script: 'example:egg', name: 'egg' },
 ] as const;
 
 describe('integration examples', () => {
