@@ -6,7 +6,7 @@ import {
   definePolicy,
   memoryAuditSink,
 } from '../../src/index.js';
-import { FRAMEWORKS } from '../support/apps.js';
+import { MIDDLEWARE_FRAMEWORKS as FRAMEWORKS } from '../support/apps.js';
 import { expectProblem, pseudonym, send } from '../support/assertions.js';
 import { AUDIENCE, AUDIT_KEY, ISSUER, makeKeys, tokenFor } from '../support/fixture.js';
 import { buildLawApps, type LawRoute } from '../support/law-apps.js';

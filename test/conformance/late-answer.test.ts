@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/index.js';
-import { FRAMEWORKS } from '../support/apps.js';
+import { MIDDLEWARE_FRAMEWORKS as FRAMEWORKS } from '../support/apps.js';
 import { makeKeys, tokenFor } from '../support/fixture.js';
 import { buildLateApps, LATE_PATH, type LateMode, WITHDRAWN_PREFIX } from '../support/late-answer.js';
 

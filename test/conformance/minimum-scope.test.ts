@@ -9,7 +9,7 @@ import {
   pii,
   schemaCategories,
 } from '../../src/index.js';
-import { FRAMEWORKS } from '../support/apps.js';
+import { MIDDLEWARE_FRAMEWORKS as FRAMEWORKS } from '../support/apps.js';
 import { expectProblem, send } from '../support/assertions.js';
 import { AUDIENCE, AUDIT_KEY, ISSUER, makeKeys, tokenFor } from '../support/fixture.js';
 import { buildLawApps, type LawRoute } from '../support/law-apps.js';

@@ -13,7 +13,10 @@ import { describe, expect, it } from 'vitest';
 import { expressGuard } from '../../src/adapters/express/index.js';
 import { koaGuard } from '../../src/adapters/koa/index.js';
 import type { AuditRecord } from '../../src/index.js';
-import { FRAMEWORKS, type Framework } from '../support/apps.js';
+import { MIDDLEWARE_FRAMEWORKS as FRAMEWORKS } from '../support/apps.js';
+
+type Framework = (typeof FRAMEWORKS)[number];
+
 import { send } from '../support/assertions.js';
 import { guardOptions, makeKeys, tokenFor } from '../support/fixture.js';
 

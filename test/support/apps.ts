@@ -5,10 +5,20 @@ import Koa, { type Context, type Middleware } from 'koa';
 import { expressGuard, piplProblemHandler } from '../../src/adapters/express/index.js';
 import { koaGuard, piplProblems } from '../../src/adapters/koa/index.js';
 import type { PiplContext, PiplGuard, PiplGuardError } from '../../src/index.js';
+import { buildNest, buildRoutingControllers } from './decorated-apps.js';
 import type { TestPurpose } from './fixture.js';
 
-export const FRAMEWORKS = ['express', 'koa'] as const;
+export const FRAMEWORKS = [
+  'express',
+  'koa',
+  // Decorator integrations (issue 7): the same cases through pipl-guard/nestjs and /routing-controllers.
+  'nestjs',
+  'routing-controllers-express',
+  'routing-controllers-koa',
+] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
+/** The two middleware adapters, for cases whose apps are built by hand (not through `buildApps`). */
+export const MIDDLEWARE_FRAMEWORKS = ['express', 'koa'] as const;
 
 /**
  * How denials reach the client:
@@ -19,12 +29,10 @@ export type Framework = (typeof FRAMEWORKS)[number];
  */
 export type ErrorMode = 'respond' | 'library' | 'custom';
 
-export interface BuiltApps {
-  express: RequestListener;
-  koa: RequestListener;
+export type BuiltApps = Record<Framework, RequestListener> & {
   /** How many times a guarded handler ran, per framework. */
   calls: Record<Framework, number>;
-}
+};
 
 /** One route per purpose in the fixture policy, plus `/me` (no subject resolver). */
 interface RouteSpec {
@@ -164,10 +172,36 @@ export function buildApps(
   setup: { guard: PiplGuard<TestPurpose, 'loyalty_points'> },
   mode: ErrorMode = 'respond',
 ): BuiltApps {
-  const calls = { express: 0, koa: 0 };
-  return {
+  const calls = {
+    express: 0,
+    koa: 0,
+    nestjs: 0,
+    'routing-controllers-express': 0,
+    'routing-controllers-koa': 0,
+  };
+  const apps = {
     express: buildExpress(setup.guard, mode, calls),
     koa: buildKoa(setup.guard, mode, calls),
     calls,
+  } as BuiltApps;
+  // Built on first use: a Nest application takes a while to start.
+  const routes = ROUTES.map((route) => ({ ...route, requirement: requirementOf(route) }));
+  const lazy = {
+    nestjs: () => buildNest(setup.guard, routes, echo, () => calls.nestjs++),
+    'routing-controllers-express': () =>
+      buildRoutingControllers(
+        setup.guard,
+        routes,
+        echo,
+        () => calls['routing-controllers-express']++,
+        'express',
+      ),
+    'routing-controllers-koa': () =>
+      buildRoutingControllers(setup.guard, routes, echo, () => calls['routing-controllers-koa']++, 'koa'),
   };
+  for (const [name, build] of Object.entries(lazy)) {
+    let app: RequestListener | undefined;
+    Object.defineProperty(apps, name, { get: () => (app ??= build()), enumerable: true });
+  }
+  return apps;
 }
