@@ -9,6 +9,7 @@ export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   'audit export': async () => (await import('./audit-query.js')).exportCommand,
   'audit stats': async () => (await import('./audit-stats.js')).statsCommand,
   'policy records': async () => (await import('./policy-records.js')).policyRecordsCommand,
+  report: async () => (await import('./report.js')).reportCommand,
   'keys generate': async () => ({
     name: 'keys generate',
     summary: 'a signing key pair: EdDSA for checkpoints, ES256 for consent tokens',
