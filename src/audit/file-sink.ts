@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
-import { ChainHead } from './chain.js';
+import { ChainHead, type HashAlg } from './chain.js';
 import { defaultChainName } from './chain-name.js';
 import {
   type CheckpointPayload,
@@ -48,6 +48,11 @@ export interface FileAuditSinkOptions {
   /** After a write failure, retry this often (default 1000 ms). While failing, the sink refuses records. */
   retryMs?: number;
   enforcer?: Partial<Enforcer>;
+  /**
+   * Hash of the chain from this writer on: `sha256` (default) or `sm3` (GB/T 32905, for GB/T 39786
+   * deployments), recorded in its `writer_start` record.
+   */
+  hash?: HashAlg;
 }
 
 interface Waiter {
@@ -97,11 +102,13 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     release = acquireWriterLock(options.path);
     fd = fs.openSync(options.path, 'a+');
     const recovered = recover(fd, options.path, chain);
-    head = new ChainHead(chain, recovered.nextSeq, recovered.prev);
+    head = new ChainHead(chain, recovered.nextSeq, recovered.prev, options.hash);
     const start = head.seal({
       type: 'writer_start',
       cleanShutdown: recovered.cleanShutdown,
       ...(recovered.repairedBytes > 0 ? { repairedBytes: recovered.repairedBytes } : {}),
+      // The verifier hashes this writer's records with the algorithm named here (SHA-256 when absent).
+      ...(options.hash === 'sm3' ? { hashAlg: 'sm3' as const } : {}),
       enforcer,
     });
     fs.writeSync(fd, start.line);

@@ -1,5 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
-import { checkLine, genesisHash } from './chain.js';
+import { checkLine, genesisHash, type HashAlg } from './chain.js';
 import { type CheckpointPayload, checkpointDigest, verifyCheckpoint } from './checkpoint.js';
 import { type AuditLine, lineProblem, readAuditLines, readCheckpointLines } from './reader.js';
 
@@ -54,6 +54,8 @@ export interface AuditTrailReport {
   };
   /** Records after the newest valid checkpoint: not yet signed. */
   unsignedTail: number;
+  /** Hash of the chain's newest records: `sha256`, or `sm3` when its writer_start says so. */
+  hashAlg?: HashAlg;
   /** Things an auditor should know that are not integrity failures: unclean restarts, dropped markers. */
   notices: string[];
   problems: TrailProblem[];
@@ -184,6 +186,8 @@ export async function verifyAuditTrail(
 
   let expectedSeq = 0;
   let prev: string | undefined;
+  // Each writer_start names the hash of the records it writes; undefined until known.
+  let alg: HashAlg | undefined;
 
   /** Checks one line; returns false when verification must stop here (`stopAtFirstProblem`). */
   function inspect(entry: AuditLine): boolean {
@@ -227,11 +231,24 @@ export async function verifyAuditTrail(
       return !stop();
     }
     const found = { ...where, foundSeq: seq };
+    if (record.type === 'writer_start') {
+      if (record.hashAlg !== undefined && record.hashAlg !== 'sm3') {
+        report.records.invalid++;
+        problem({
+          ...found,
+          seq,
+          kind: 'record_malformed',
+          message: `${at} seq ${seq} INVALID: unknown hashAlg`,
+        });
+        return !stop();
+      }
+      alg = record.hashAlg === 'sm3' ? 'sm3' : 'sha256';
+    }
     if (report.chain === undefined) {
       report.chain = record.chain;
       report.firstSeq = seq;
       expectedSeq = seq;
-      prev = seq === 0 ? genesisHash(record.chain) : undefined;
+      prev = seq === 0 ? genesisHash(record.chain, alg ?? 'sha256') : undefined;
       // Retention removed the oldest segments: fine if a signed checkpoint vouches for where we start.
       const anchor = seq > 0 ? expectations.get(seq - 1)?.find((e) => e.hash === record.prev) : undefined;
       if (anchor) {
@@ -261,7 +278,19 @@ export async function verifyAuditTrail(
       });
       return !stop();
     }
-    const check = checkLine(record, entry.text);
+    let check = checkLine(record, entry.text, alg ?? 'sha256');
+    if (alg === undefined) {
+      // A log that starts after retention, not at a writer_start: the record says which hash by matching.
+      if (check.hashOk) alg = 'sha256';
+      else {
+        const sm3 = checkLine(record, entry.text, 'sm3');
+        if (sm3.hashOk) {
+          check = sm3;
+          alg = 'sm3';
+        }
+      }
+    }
+    report.hashAlg = alg;
     const intact = check.canonical && check.hashOk;
     if (!intact) {
       report.records.invalid++;

@@ -13,10 +13,11 @@ export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   'keys generate': async () => ({
     name: 'keys generate',
     summary: 'a signing key pair: EdDSA for checkpoints, ES256 for consent tokens',
-    usage: `Usage: pipl-guard keys generate [--alg EdDSA|ES256] [--kid id]
+    usage: `Usage: pipl-guard keys generate [--alg EdDSA|ES256|SM2] [--kid id]
 
 Prints {"privateJwk": …, "jwks": {"keys": [public JWK]}}: keep privateJwk secret (checkpoint signer
-or token issuer), hand jwks to verifiers (audit verify --keys).
+or token issuer), hand jwks to verifiers (audit verify --keys). SM2 keys (checkpoint alg SM2SM3)
+need the optional package sm-crypto-v2.
 `,
     run: generateKeys,
   }),
