@@ -111,6 +111,7 @@ describe.skipIf(!haveChromium)('pipl-guard report in headless Chromium', { timeo
     expect([...urls].sort()).toEqual(['http://www.w3.org/1999/xlink', 'http://www.w3.org/2000/svg']);
     expect(html.indexOf('id="verification"')).toBeLessThan(html.indexOf('<figure'));
     expect(html).toContain('2 / 2');
+    expect(html).toContain('<td class="n">69</td><td>SHA-256</td>');
 
     const { blocked, errors, shown } = await open(out, process.env.REPORT_SCREENSHOT);
     expect(blocked).toEqual([]);

@@ -58,7 +58,7 @@ function verificationSection(page: ReportPage, l: ReportLabels): string {
       const cp = keysGiven
         ? `${report.checkpoints.valid} / ${report.checkpoints.total}`
         : `${e(l.notChecked)} (${report.checkpoints.total})`;
-      return `<tr><td>${e(report.chain ?? '?')}</td><td>${e(file)}</td><td class="${report.valid ? 'ok' : 'bad'}">${report.valid ? e(l.valid) : e(l.invalid)}</td><td class="n">${report.records.total}</td><td>${report.firstSeq ?? '—'}–${report.lastSeq ?? '—'}</td><td>${cp}</td><td class="n">${keysGiven ? (report.checkpoints.lastCoveredSeq ?? '—') : '—'}</td><td class="n">${report.unsignedTail}</td></tr>`;
+      return `<tr><td>${e(report.chain ?? '?')}</td><td>${e(file)}</td><td class="${report.valid ? 'ok' : 'bad'}">${report.valid ? e(l.valid) : e(l.invalid)}</td><td class="n">${report.records.total}</td><td>${report.hashAlg === 'sm3' ? 'SM3' : 'SHA-256'}</td><td>${report.firstSeq ?? '—'}–${report.lastSeq ?? '—'}</td><td>${cp}</td><td class="n">${keysGiven ? (report.checkpoints.lastCoveredSeq ?? '—') : '—'}</td><td class="n">${report.unsignedTail}</td></tr>`;
     })
     .join('');
   const problems = page.verification.flatMap((v) =>
@@ -72,7 +72,7 @@ function verificationSection(page: ReportPage, l: ReportLabels): string {
       ? ''
       : `<h3>${e(title)}</h3><ul>${items.map((item) => `<li>${e(item)}</li>`).join('')}</ul>`;
   return `<section id="verification"><h2>${e(l.verification)}: <span id="verdict" class="${valid ? 'ok' : 'bad'}">${valid ? e(l.valid) : e(l.invalid)}</span></h2>
-<table><tr><th>${e(l.chain)}</th><th>${e(l.file)}</th><th>${e(l.verification)}</th><th>${e(l.records)}</th><th>${e(l.seq)}</th><th>${e(l.checkpoints)}</th><th>${e(l.coverage)}</th><th>${e(l.unsigned)}</th></tr>${rows}</table>
+<table><tr><th>${e(l.chain)}</th><th>${e(l.file)}</th><th>${e(l.verification)}</th><th>${e(l.records)}</th><th>${e(l.hash)}</th><th>${e(l.seq)}</th><th>${e(l.checkpoints)}</th><th>${e(l.coverage)}</th><th>${e(l.unsigned)}</th></tr>${rows}</table>
 ${list(l.problems, problems)}${list(l.notices, notices)}<p class="meta">${e(l.verifyNote)}</p></section>`;
 }
 

@@ -74,8 +74,18 @@ describe('SM3 chain with SM2 checkpoints', { timeout: 60_000 }, () => {
     expect(report.unsignedTail).toBe(0);
     const result = await runCli(['audit', 'verify', log, '--keys', jwks]);
     expect(result.stdout).toMatch(/14\/14 records valid/);
+    expect(result.stdout).toMatch(/^Hash: SM3 \(GB\/T 32905\)/m);
     expect(result.stdout).toMatch(/VALID$/m);
     expect(result.code).toBe(0);
+  });
+
+  it('`report` shows the SM3 chain and its SM2 checkpoints as valid', async () => {
+    const out = join(dir, 'report.html');
+    const result = await runCli(['report', log, '--out', out, '--keys', jwks]);
+    expect(result.code, result.stderr).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('<td class="n">14</td><td>SM3</td>');
+    expect(html).toMatch(/id="verdict" class="ok">VALID/);
   });
 
   it('a modified record, or one re-hashed with SHA-256, is reported (exit 1)', async () => {
