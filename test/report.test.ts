@@ -111,7 +111,7 @@ describe.skipIf(!haveChromium)('pipl-guard report in headless Chromium', { timeo
     expect([...urls].sort()).toEqual(['http://www.w3.org/1999/xlink', 'http://www.w3.org/2000/svg']);
     expect(html.indexOf('id="verification"')).toBeLessThan(html.indexOf('<figure'));
     expect(html).toContain('2 / 2');
-    expect(html).toContain('<td class="n">69</td><td>SHA-256</td>');
+    expect(html).toContain('<td class="n">70</td><td>SHA-256</td>');
 
     const { blocked, errors, shown } = await open(out, process.env.REPORT_SCREENSHOT);
     expect(blocked).toEqual([]);
@@ -136,10 +136,15 @@ describe.skipIf(!haveChromium)('pipl-guard report in headless Chromium', { timeo
     expect(f.decisions?.total).toBe(expected.decisions);
     expect(f.decisions?.rows).toEqual(expected.byPurpose);
     expect(f.denials?.total).toBe(expected.byDecision.deny);
-    expect(f.denials?.rows).toEqual({ consent_missing: expected.byReason.consent_missing });
+    expect(f.denials?.rows).toEqual({
+      consent_missing: expected.byReason.consent_missing,
+      guardian_consent_required: 2,
+    });
     // medical_health: health.records (10) and health.abroad (10).
     expect(f.sensitive?.rows).toEqual({ allow: 14, deny: 6 });
-    expect(f.minors?.rows).toEqual({ allow: expected.byPurpose['kids.learning'] });
+    // Guardian consent (allowed) and the guardian_consent_required denials.
+    expect(f.minors?.rows).toEqual({ allow: 10, deny: 2 });
+    expect(expected.byPurpose['kids.learning']).toBe(12);
     expect(f.provisions?.rows).toEqual({
       'AdCo (provide)': 10,
       'CloudCo (entrust)': 10,
@@ -166,7 +171,7 @@ describe.skipIf(!haveChromium)('pipl-guard report in headless Chromium', { timeo
     expect(distinct.size).toBe(3);
     expect(f.withdrawals?.rows).toEqual({ 'purpose · done': 6, 'all · done': 2, 'all · failed': 2 });
     expect(f['opt-outs']?.rows).toEqual({ 'marketing · opt-out · done': 8, 'marketing · opt-in · done': 2 });
-    expect(f.chains?.rows).toEqual({ 'api-1': 69, 'api-2': 69 });
+    expect(f.chains?.rows).toEqual({ 'api-1': 70, 'api-2': 70 });
   });
 
   it('--from/--to select the records the charts count, as audit stats does; labels in Chinese', async () => {

@@ -76,6 +76,17 @@ export async function writeReportLogs(dir: string): Promise<{ jwks: string }> {
           consent: { id: `g-${n}`, noticeVersion: 3, type: 'guardian' },
           reason: 'consent_valid',
         } as DecisionEvent);
+        if (day === 2)
+          sink.append({
+            ...base(++n),
+            purpose: 'kids.learning',
+            categories: ['identity_basic'],
+            operation: 'use',
+            basis: 'consent',
+            decision: 'deny',
+            reason: 'guardian_consent_required',
+            status: 403,
+          } as DecisionEvent);
         // Provision (issue 9 shape: recipient string), entrustment (issue 8 shape: recipient object).
         sink.append({
           ...base(++n),
