@@ -38,6 +38,7 @@ export default defineConfig({
       { find: /^pipl-guard\/koa$/, replacement: src('adapters/koa/index.ts') },
       { find: /^pipl-guard\/postgres$/, replacement: src('postgres/index.ts') },
       { find: /^pipl-guard\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^pipl-guard\/records$/, replacement: src('records/index.ts') },
       { find: /^pipl-guard\/diagnostics$/, replacement: src('diagnostics/index.ts') },
       { find: /^pipl-guard\/otel$/, replacement: src('otel/index.ts') },
       { find: /^pipl-guard\/openapi$/, replacement: src('openapi/index.ts') },

@@ -2,20 +2,26 @@ import { hash as digest, randomUUID } from 'node:crypto';
 import { canonicalize, members, quoteKey } from './canonical.js';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord } from './record.js';
 
-/** SHA-256 hex. The one-shot `crypto.hash` costs about half of createHash() on record-sized input. */
-function sha256(text: string): string {
-  return digest('sha256', text, 'hex');
+/**
+ * Hash of the chain: SHA-256 (default) or SM3 (GB/T 32905, for GB/T 39786 deployments). An SM3
+ * chain says so in its `writer_start` record (`hashAlg: 'sm3'`).
+ */
+export type HashAlg = 'sha256' | 'sm3';
+
+/** Hex digest. The one-shot `crypto.hash` costs about half of createHash() on record-sized input. */
+function sha256(text: string, alg: HashAlg = 'sha256'): string {
+  return digest(alg, text, 'hex');
 }
 
 /** Hash that seq 0 points back to: binds the chain's name into its first record. */
-export function genesisHash(chain: string): string {
-  return sha256(`pipl-guard/audit/v1\n${chain}`);
+export function genesisHash(chain: string, alg: HashAlg = 'sha256'): string {
+  return sha256(`pipl-guard/audit/v1\n${chain}`, alg);
 }
 
-/** SHA-256 hex over the canonical form of a record without its `hash` member. */
-export function recordHash(record: Omit<AuditRecord, 'hash'> | AuditRecord): string {
+/** Hex hash (SHA-256 unless `alg` says otherwise) over the canonical form of a record without its `hash` member. */
+export function recordHash(record: Omit<AuditRecord, 'hash'> | AuditRecord, alg: HashAlg = 'sha256'): string {
   const { hash: _hash, ...body } = record as AuditRecord;
-  return sha256(canonicalize(body));
+  return sha256(canonicalize(body), alg);
 }
 
 /**
@@ -30,6 +36,7 @@ export function recordHash(record: Omit<AuditRecord, 'hash'> | AuditRecord): str
 export function checkLine(
   record: Record<string, unknown>,
   text: string,
+  alg: HashAlg = 'sha256',
 ): { canonical: boolean; hashOk: boolean } {
   const hash = record.hash;
   if (typeof hash === 'string' && JSON.stringify(record) === text && keysSorted(record)) {
@@ -40,13 +47,16 @@ export function checkLine(
     const marker = `,"hash":${JSON.stringify(hash)}`;
     const at = text.indexOf(marker);
     if (at > 0)
-      return { canonical: true, hashOk: sha256(text.slice(0, at) + text.slice(at + marker.length)) === hash };
+      return {
+        canonical: true,
+        hashOk: sha256(text.slice(0, at) + text.slice(at + marker.length), alg) === hash,
+      };
   }
   const parts = members(record);
   const canonical = `{${parts.join(',')}}` === text;
   // Top-level members are `"key":value`; only the `hash` member starts with `"hash":`.
   const hashed = `{${parts.filter((part) => !part.startsWith('"hash":')).join(',')}}`;
-  return { canonical, hashOk: sha256(hashed) === hash };
+  return { canonical, hashOk: sha256(hashed, alg) === hash };
 }
 
 /** Are the keys of every object, at every depth, in canonical (UTF-16 code unit) order? */
@@ -110,13 +120,15 @@ function sortedKeys(source: Record<string, unknown>, chained: Record<string, unk
  */
 export class ChainHead {
   readonly chain: string;
+  readonly alg: HashAlg;
   seq: number;
   prev: string;
 
-  constructor(chain: string, nextSeq = 0, prev = genesisHash(chain)) {
+  constructor(chain: string, nextSeq = 0, prev?: string, alg: HashAlg = 'sha256') {
     this.chain = chain;
+    this.alg = alg;
     this.seq = nextSeq;
-    this.prev = prev;
+    this.prev = prev ?? genesisHash(chain, alg);
   }
 
   /** Assigns seq/prev/hash and returns the record with its canonical JSON line (with newline). */
@@ -146,7 +158,7 @@ export class ChainHead {
       if (key < 'hash') before = before === '' ? member : `${before},${member}`;
       else after = after === '' ? member : `${after},${member}`;
     }
-    const hash = sha256(`{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`);
+    const hash = sha256(`{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`, this.alg);
     const hashMember = `"hash":"${hash}"`;
     const line = `{${before === '' ? '' : `${before},`}${hashMember}${after === '' ? '' : `,${after}`}}\n`;
     this.seq += 1;

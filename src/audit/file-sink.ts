@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { publishAuditHealth } from '../diagnostics/channels.js';
 import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
-import { ChainHead } from './chain.js';
+import { ChainHead, type HashAlg } from './chain.js';
 import { defaultChainName } from './chain-name.js';
 import {
   type CheckpointPayload,
@@ -63,6 +63,11 @@ export interface FileAuditSinkOptions {
   /** After a write failure, retry this often (default 1000 ms). While failing, the sink refuses records. */
   retryMs?: number;
   enforcer?: Partial<Enforcer>;
+  /**
+   * Hash of the chain from this writer on: `sha256` (default) or `sm3` (GB/T 32905, for GB/T 39786
+   * deployments), recorded in its `writer_start` record.
+   */
+  hash?: HashAlg;
 }
 
 interface Waiter {
@@ -133,11 +138,13 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     fd = fs.openSync(options.path, 'a+');
     const recovered = recover(fd, options.path, chain);
     activeFirstSeq = recovered.activeFirstSeq;
-    head = new ChainHead(chain, recovered.nextSeq, recovered.prev);
+    head = new ChainHead(chain, recovered.nextSeq, recovered.prev, options.hash);
     const start = head.seal({
       type: 'writer_start',
       cleanShutdown: recovered.cleanShutdown,
       ...(recovered.repairedBytes > 0 ? { repairedBytes: recovered.repairedBytes } : {}),
+      // The verifier hashes this writer's records with the algorithm named here (SHA-256 when absent).
+      ...(options.hash === 'sm3' ? { hashAlg: 'sm3' as const } : {}),
       enforcer,
     });
     fs.writeSync(fd, start.line);

@@ -112,6 +112,8 @@ export interface WriterStartEvent {
   cleanShutdown: boolean;
   /** Bytes of a torn final line removed on recovery, if any. */
   repairedBytes?: number;
+  /** Hash of this writer's records when not SHA-256: `sm3` (GB/T 32905). */
+  hashAlg?: 'sm3';
   enforcer: { service: string; instance: string; version: string };
 }
 

@@ -1,5 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
-import { checkLine, genesisHash } from './chain.js';
+import { checkLine, genesisHash, type HashAlg } from './chain.js';
 import { type CheckpointPayload, checkpointDigest, verifyCheckpoint } from './checkpoint.js';
 import { type AuditLine, lineProblem, readAuditLines, readCheckpointLines } from './reader.js';
 import { segmentFirstSeq } from './segments.js';
@@ -61,6 +61,8 @@ export interface AuditTrailReport {
    * writer's reach: a log cut back together with its checkpoint file verifies otherwise.
    */
   truncation: { detectable: boolean; note: string };
+  /** Hash of the chain's newest records: `sha256`, or `sm3` when its writer_start says so. */
+  hashAlg?: HashAlg;
   /** Things an auditor should know that are not integrity failures: unclean restarts, dropped markers. */
   notices: string[];
   problems: TrailProblem[];
@@ -229,6 +231,8 @@ export async function verifyAuditTrail(
   /** The log starts after whole segments that retention removed at a signed rotation boundary. */
   let retainedFrom: number | undefined;
   let trustedSeen = false;
+  // Each writer_start names the hash of the records it writes; undefined until known.
+  let alg: HashAlg | undefined;
 
   /** Checks one line; returns false when verification must stop here (`stopAtFirstProblem`). */
   function inspect(entry: AuditLine): boolean {
@@ -272,11 +276,24 @@ export async function verifyAuditTrail(
       return !stop();
     }
     const found = { ...where, foundSeq: seq };
+    if (record.type === 'writer_start') {
+      if (record.hashAlg !== undefined && record.hashAlg !== 'sm3') {
+        report.records.invalid++;
+        problem({
+          ...found,
+          seq,
+          kind: 'record_malformed',
+          message: `${at} seq ${seq} INVALID: unknown hashAlg`,
+        });
+        return !stop();
+      }
+      alg = record.hashAlg === 'sm3' ? 'sm3' : 'sha256';
+    }
     if (report.chain === undefined) {
       report.chain = record.chain;
       report.firstSeq = seq;
       expectedSeq = seq;
-      prev = seq === 0 ? genesisHash(record.chain) : undefined;
+      prev = seq === 0 ? genesisHash(record.chain, alg ?? 'sha256') : undefined;
       // Retention removes whole old segments only, each ending at a signed rotation checkpoint. So
       // a log may start later than seq 0 only at line 1 of a segment named for that seq, linking to
       // the hash a rotation checkpoint signed; a cut inside a file is deletion, not retention.
@@ -317,7 +334,19 @@ export async function verifyAuditTrail(
       });
       return !stop();
     }
-    const check = checkLine(record, entry.text);
+    let check = checkLine(record, entry.text, alg ?? 'sha256');
+    if (alg === undefined) {
+      // A log that starts after retention, not at a writer_start: the record says which hash by matching.
+      if (check.hashOk) alg = 'sha256';
+      else {
+        const sm3 = checkLine(record, entry.text, 'sm3');
+        if (sm3.hashOk) {
+          check = sm3;
+          alg = 'sm3';
+        }
+      }
+    }
+    report.hashAlg = alg;
     const intact = check.canonical && check.hashOk;
     if (!intact) {
       report.records.invalid++;

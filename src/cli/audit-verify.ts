@@ -195,6 +195,8 @@ function describe(
 ): string {
   const out: string[] = [];
   out.push(`Verifying chain ${report.chain ?? '(empty)'}${where ? ` in ${where}` : ''}`);
+  // Only SM3 is named: SHA-256 chains print as they always have.
+  if (report.hashAlg === 'sm3') out.push('Hash: SM3 (GB/T 32905), as its writer_start records');
   if (report.checkpoints.kids.length > 0) {
     out.push(`Keys used: ${report.checkpoints.kids.map((kid) => `kid ${kid}`).join(', ')}`);
   }

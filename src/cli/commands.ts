@@ -9,13 +9,16 @@ export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   'audit export': async () => (await import('./audit-query.js')).exportCommand,
   'audit stats': async () => (await import('./audit-stats.js')).statsCommand,
   'audit subject': async () => (await import('./subject.js')).subjectCommandSpec,
+  'policy records': async () => (await import('./policy-records.js')).policyRecordsCommand,
+  report: async () => (await import('./report.js')).reportCommand,
   'keys generate': async () => ({
     name: 'keys generate',
     summary: 'a signing key pair: EdDSA for checkpoints, ES256 for consent tokens',
-    usage: `Usage: pipl-guard keys generate [--alg EdDSA|ES256] [--kid id]
+    usage: `Usage: pipl-guard keys generate [--alg EdDSA|ES256|SM2] [--kid id]
 
 Prints {"privateJwk": …, "jwks": {"keys": [public JWK]}}: keep privateJwk secret (checkpoint signer
-or token issuer), hand jwks to verifiers (audit verify --keys).
+or token issuer), hand jwks to verifiers (audit verify --keys). SM2 keys (checkpoint alg SM2SM3)
+need the optional package sm-crypto-v2.
 `,
     run: generateKeys,
   }),

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { VERSION } from '../version.js';
+import type { CliCommand } from './command.js';
 import { COMMANDS } from './commands.js';
 import { printable } from './output.js';
 import { UsageError } from './sources.js';
@@ -35,6 +36,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const groups = new Set(Object.keys(COMMANDS).map((name) => name.split(' ')[0]));
   if (!groups.has(group)) throw new UsageError(`unknown command "${group}"`);
+  // A one-word command (`report`): everything after it is its own arguments.
+  const single = COMMANDS[group];
+  if (single) return runCommand(await single(), argv.slice(1));
   if (!command || HELP.includes(command)) {
     process.stdout.write(await overview(group));
     if (!command) throw new UsageError(`${group} needs a command`);
@@ -42,7 +46,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[`${group} ${command}`];
   if (!load) throw new UsageError(`unknown command "${group} ${command}"`);
-  const cli = await load();
+  return runCommand(await load(), rest);
+}
+
+async function runCommand(cli: CliCommand, rest: string[]): Promise<number> {
   // `--help` anywhere before a `--` separator: the command's usage, nothing run.
   const end = rest.indexOf('--');
   if ((end < 0 ? rest : rest.slice(0, end)).some((arg) => HELP.includes(arg))) {
