@@ -20,23 +20,37 @@ describe('export names of every entry point', () => {
         "CONSENT_CLAIM",
         "CONSENT_TOKEN_TYPE",
         "CONSENT_TYPES",
+        "DEPRECATED_REASON_ALIASES",
+        "GUARDIAN_METHODS",
         "LEGAL_BASES",
         "OPERATIONS",
+        "OPT_OUT_KINDS",
         "PiplConfigError",
         "PiplError",
         "PiplGuardError",
         "REASONS",
+        "REASON_ARTICLES",
+        "RIGHTS_REQUESTS",
+        "TRANSFER_EXEMPTIONS",
         "TRANSFER_MECHANISMS",
         "VERSION",
+        "compileScope",
+        "createConsentKeyring",
         "createConsentVerifier",
         "createPiplGuard",
         "definePolicy",
         "fileAuditSink",
+        "filterByScope",
         "isPiplError",
         "isPiplGuardError",
+        "isWithdrawnBy",
         "issueConsentToken",
+        "jwksHandler",
         "memoryAuditSink",
         "memoryRevocationStore",
+        "memorySubjectStore",
+        "pii",
+        "schemaCategories",
       ]
     `);
   });
@@ -50,12 +64,16 @@ describe('export names of every entry point', () => {
         "checkpointDigest",
         "checkpointFiles",
         "createPseudonymizer",
+        "createTransferCounter",
         "logFiles",
         "queryAudit",
         "readAuditLines",
         "signCheckpoint",
+        "subjectHistory",
+        "subjectKeyId",
         "toCsvRow",
         "toOcsf",
+        "transferStats",
         "verifyAuditLog",
         "verifyAuditTrail",
         "verifyCheckpoint",
@@ -68,6 +86,7 @@ describe('export names of every entry point', () => {
         "expressGuard",
         "piplProblemHandler",
         "sendProblem",
+        "subjectRoutes",
       ]
     `);
   });
@@ -77,6 +96,7 @@ describe('export names of every entry point', () => {
         "koaGuard",
         "piplProblems",
         "sendProblem",
+        "subjectRoutes",
       ]
     `);
   });
@@ -102,6 +122,87 @@ describe('export names of every entry point', () => {
         "DEFAULT_REVOCATION_PREFIX",
         "REVOCATION_GRACE_SEC",
         "redisRevocationStore",
+        "redisSubjectStore",
+      ]
+    `);
+  });
+  it('pipl-guard/diagnostics', async () => {
+    expect(names(await import('pipl-guard/diagnostics'))).toMatchInlineSnapshot(`
+      [
+        "AUDIT_CHANNEL",
+        "DECISION_CHANNEL",
+        "SUBJECT_CHANNEL",
+        "TOKEN_CACHE_CHANNEL",
+      ]
+    `);
+  });
+  it('pipl-guard/otel', async () => {
+    expect(names(await import('pipl-guard/otel'))).toMatchInlineSnapshot(`
+      [
+        "instrumentPipl",
+      ]
+    `);
+  });
+  it('pipl-guard/openapi', async () => {
+    expect(names(await import('pipl-guard/openapi'))).toMatchInlineSnapshot(`
+      [
+        "expressRoutes",
+        "koaRoutes",
+        "refusalsOf",
+        "withPiplOpenApi",
+      ]
+    `);
+  });
+  it('pipl-guard/decorators', async () => {
+    expect(names(await import('pipl-guard/decorators'))).toMatchInlineSnapshot(`
+      [
+        "PiplExempt",
+        "Route",
+        "createDecorators",
+        "mountExpressController",
+        "mountKoaController",
+      ]
+    `);
+  });
+  it('pipl-guard/nestjs', async () => {
+    expect(names(await import('pipl-guard/nestjs'))).toMatchInlineSnapshot(`
+      [
+        "PIPL_OPTIONS",
+        "PiplDecision",
+        "PiplExempt",
+        "PiplModule",
+        "PiplNestGuard",
+        "PiplProblemFilter",
+        "createDecorators",
+      ]
+    `);
+  });
+  it('pipl-guard/midway', async () => {
+    expect(names(await import('pipl-guard/midway'))).toMatchInlineSnapshot(`
+      [
+        "PiplExempt",
+        "PiplMidwayFilter",
+        "createDecorators",
+        "piplMidwayGuard",
+        "piplMidwayMiddleware",
+      ]
+    `);
+  });
+  it('pipl-guard/routing-controllers', async () => {
+    expect(names(await import('pipl-guard/routing-controllers'))).toMatchInlineSnapshot(`
+      [
+        "PiplExempt",
+        "routingControllersDecorators",
+      ]
+    `);
+  });
+  it('pipl-guard/records', async () => {
+    expect(names(await import('pipl-guard/records'))).toMatchInlineSnapshot(`
+      [
+        "LANGS",
+        "recordsHtml",
+        "recordsMarkdown",
+        "recordsOfProcessing",
       ]
     `);
   });

@@ -63,10 +63,11 @@ describe('README: the framework-free check API', () => {
     await run(guard, { consentToken, userId: 'u42' });
     const records = (audit as MemoryAuditSink).records;
     expect(records.map((record) => [record.type, 'reason' in record ? record.reason : undefined])).toEqual([
+      ['policy', undefined], // the rules in force, once per guard start (Art. 69)
       ['decision', 'consent_valid'],
       ['outcome', undefined],
     ]);
-    expect(records[0]).toMatchObject({ route: '/jobs/export', actor: { id: 'export-job', type: 'service' } });
+    expect(records[1]).toMatchObject({ route: '/jobs/export', actor: { id: 'export-job', type: 'service' } });
 
     const refused = await run(guard, { consentToken, userId: 'u43' }).catch((error: unknown) => error);
     expect(isPiplGuardError(refused) && refused.code).toBe('subject_mismatch');
@@ -74,21 +75,24 @@ describe('README: the framework-free check API', () => {
 });
 
 describe('README Public API section', () => {
-  it.each([
-    ['pipl-guard', () => import('pipl-guard')],
-    ['pipl-guard/express', () => import('pipl-guard/express')],
-    ['pipl-guard/koa', () => import('pipl-guard/koa')],
-    ['pipl-guard/audit', () => import('pipl-guard/audit')],
-    ['pipl-guard/postgres', () => import('pipl-guard/postgres')],
-    ['pipl-guard/redis', () => import('pipl-guard/redis')],
-  ])('lists every export of %s in its row', async (entry, load) => {
-    const row = section('## Public API')
-      .split('\n')
-      .find((line) => line.startsWith(`| \`${entry}\` |`));
-    expect(row, entry).toBeDefined();
-    const listed = [...(row as string).matchAll(/`([A-Za-z_0-9]+)`/g)].map((match) => match[1]);
-    expect(listed.sort()).toEqual(Object.keys(await load()).sort());
-  });
+  // Every entry point of package.json's exports map, so a new subpath cannot go unlisted.
+  const entries = Object.keys(
+    (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: object })
+      .exports,
+  )
+    .filter((key) => key !== './package.json')
+    .map((key) => (key === '.' ? 'pipl-guard' : `pipl-guard/${key.slice(2)}`));
+  it.each(entries.map((entry) => [entry, () => import(/* @vite-ignore */ entry)] as const))(
+    'lists every export of %s in its row',
+    async (entry, load) => {
+      const row = section('## Public API')
+        .split('\n')
+        .find((line) => line.startsWith(`| \`${entry}\` |`));
+      expect(row, entry).toBeDefined();
+      const listed = [...(row as string).matchAll(/`([A-Za-z_0-9]+)`/g)].map((match) => match[1]);
+      expect(listed.sort()).toEqual(Object.keys(await load()).sort());
+    },
+  );
 });
 
 describe('README: audit.durable, audit.service and audit.instance', () => {

@@ -7,7 +7,8 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, DiscoveryModule, DiscoveryService } from '@nestjs/core';
-import { type AnyClass, checkClass } from '../decorators/index.js';
+import type { AnyClass } from '../decorators/registry.js';
+import { checkClass } from '../decorators/resolve.js';
 import { PiplProblemFilter } from './filter.js';
 import { PiplNestGuard } from './guard.js';
 import { PIPL_OPTIONS, type PiplModuleOptions } from './options.js';

@@ -4,18 +4,16 @@ import { UseBefore } from 'routing-controllers';
 import { sendProblem as sendExpressProblem } from '../adapters/express/guard.js';
 import { sendProblem as sendKoaProblem } from '../adapters/koa/guard.js';
 import {
-  type AnyClass,
   type ControllerDefaults,
   createDecorators,
   type DecoratedRequirement,
-  entryOf,
-  expressMethodGuard,
-  guardMissing,
-  koaMethodGuard,
-  type MethodEntry,
-  PiplExempt,
-  resolveMethod,
-} from '../decorators/index.js';
+} from '../decorators/create.js';
+import { expressMethodGuard } from '../decorators/express.js';
+import { koaMethodGuard } from '../decorators/koa.js';
+import { guardMissing } from '../decorators/marker.js';
+import { type AnyClass, entryOf, type MethodEntry } from '../decorators/registry.js';
+import { resolveMethod } from '../decorators/resolve.js';
+import { PiplExempt } from '../decorators/route.js';
 import type { ActorResolver, PiplGuard } from '../guard/types.js';
 import type { BuiltinCategory } from '../taxonomy/taxonomy.js';
 
