@@ -392,7 +392,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
    * is not reported as an unclean restart.
    */
   function discard(): void {
-    if (!pristine || closing || queue.length > 0 || writing) return;
+    if (!pristine || closing) return;
     closed = true;
     closing = Promise.resolve();
     clearInterval(cpTimer);
@@ -401,6 +401,9 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     if (exitFlushers.size === 0) process.removeListener('exit', flushAllOnExit);
     try {
       if (!created) {
+        // Only the guard's `policy` record can be waiting here (it does not count as recorded work).
+        if (inflight) fs.writeSync(fd, inflight);
+        if (queue.length > 0) fs.writeSync(fd, queue.join(''));
         fs.writeSync(fd, head.seal({ type: 'writer_stop', enforcer }).line);
         fs.fdatasyncSync(fd);
       }
@@ -442,7 +445,9 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
       // Decisions refused while the queue was full are accounted for as soon as records fit again.
       if (drops.pending) sealLine(drops.take(enforcer));
       sealLine(event);
-      pristine = false;
+      // The guard's start-up `policy` record is not work done: a start that fails after it still
+      // leaves the log as it found it (see discard).
+      if (event.type !== 'policy') pristine = false;
       schedule();
       if (!durable) return undefined;
       return new Promise<void>((resolve, reject) => durableWaiters.push({ resolve, reject }));

@@ -1,4 +1,6 @@
 import { type AuditLine, lineProblem, type ReadLinesOptions, readTimeline } from './reader.js';
+import { DEPRECATED_REASON_ALIASES } from '../errors/articles.js';
+import type { ReasonCode } from '../errors/codes.js';
 import type { AuditRecord, DecisionEvent } from './record.js';
 import { recordShapeProblem } from './record-check.js';
 
@@ -118,7 +120,13 @@ function matchesDecision(record: DecisionEvent, query: AuditQuery): boolean {
   if (query.subject !== undefined && record.subject !== query.subject) return false;
   if (query.category !== undefined && !record.categories.includes(query.category)) return false;
   if (query.decision !== undefined && record.decision !== query.decision) return false;
-  if (query.reason !== undefined && record.reason !== query.reason) return false;
+  // A deprecated code also finds the codes it was split into (`separate_consent_required`).
+  if (
+    query.reason !== undefined &&
+    record.reason !== query.reason &&
+    DEPRECATED_REASON_ALIASES[record.reason as ReasonCode] !== query.reason
+  )
+    return false;
   if (query.actor !== undefined && record.actor?.id !== query.actor) return false;
   if (query.route !== undefined && record.route !== query.route) return false;
   return true;

@@ -313,8 +313,8 @@ const KEY_SELECTION_VERDICTS = new Set([
  * would otherwise read as a bad token (401): the key server failing is a 503, and the client must
  * not be told its valid consent is invalid.
  */
-function remoteKeys(remote: JWTVerifyGetKey): JWTVerifyGetKey {
-  return async function remoteConsentKey(header, token) {
+function remoteKeys(remote: ReturnType<typeof createRemoteJWKSet>): JWTVerifyGetKey {
+  const remoteConsentKey: JWTVerifyGetKey = async function remoteConsentKey(header, token) {
     try {
       return await remote(header, token);
     } catch (error) {
@@ -323,6 +323,11 @@ function remoteKeys(remote: JWTVerifyGetKey): JWTVerifyGetKey {
       throw new PiplGuardError('keys_unavailable', 'Verification keys could not be fetched');
     }
   };
+  // `ready()` fetches the set at start-up through these (see loadRemoteKeys).
+  return Object.assign(remoteConsentKey, {
+    reload: () => remote.reload(),
+    jwks: () => remote.jwks(),
+  });
 }
 
 function joseToGuardError(error: unknown): PiplGuardError {

@@ -96,7 +96,7 @@ describe.skipIf(!available)('examples/consent-center in headless Chromium', () =
     expect((await shop('recommendations')).body.personalised).toBe(true);
     const types = (center.audit.records as readonly { type: string }[])
       .map((r) => r.type)
-      .filter((t) => t !== 'decision' && t !== 'outcome');
+      .filter((t) => t !== 'decision' && t !== 'outcome' && t !== 'policy');
     expect(types).toEqual(['preference_change', 'preference_change', 'consent_withdrawal']);
   });
 

@@ -287,6 +287,7 @@ describe('subject events in a real log', () => {
     const report = await verifyAuditTrail(path);
     expect(report.problems).toEqual([]);
     expect(report.valid).toBe(true);
-    expect(report.records.total).toBe(6); // writer_start, withdrawal, deletion_started, preference, refused, writer_stop
+    // writer_start, policy (the rules in force), withdrawal, deletion_started, preference, refused, writer_stop
+    expect(report.records.total).toBe(7);
   });
 });

@@ -27,7 +27,9 @@ describe.each(['express', 'koa'] as const)('rights requests (%s)', (framework) =
     expect(served.body).toEqual({ reason: 'rights_request', degraded: false });
     const access = await request(app).get('/users/u1/data').set('x-user', 'u1');
     expect(access.body.reason).toBe('rights_request');
-    expect(decisions(sink).find((r) => r.requestId === 'del-1')).toMatchObject({
+    // The client's x-request-id is kept apart; the guard's own id pairs decision and outcome.
+    const deletion = decisions(sink).find((r) => r.clientRequestId === 'del-1');
+    expect(deletion).toMatchObject({
       purpose: 'account.rights',
       operation: 'delete',
       basis: 'statutory',
@@ -40,7 +42,7 @@ describe.each(['express', 'koa'] as const)('rights requests (%s)', (framework) =
     // The outcome is written when the response closes, just after the client has it.
     await vi.waitFor(() =>
       expect(
-        (sink.records as Rec[]).find((r) => r.type === 'outcome' && r.requestId === 'del-1'),
+        (sink.records as Rec[]).find((r) => r.type === 'outcome' && r.requestId === deletion?.requestId),
       ).toMatchObject({
         status: 200,
       }),
