@@ -106,6 +106,9 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
       event.rightsRequest = { kind: requirement.rightsRequest, by };
       // The subject acting for themselves: their id in `actor` would undo the pseudonym in `subject`.
       if (by === 'subject' && event.subject !== null) event.actor = { ...request.actor, id: event.subject };
+      // An agent (a guardian, a lawyer) is a person too: pseudonymised like the subject, still joinable.
+      else if (by === 'agent' && request.actor)
+        event.actor = { ...request.actor, id: pseudonymize(request.actor.id) };
     }
     return event;
   }

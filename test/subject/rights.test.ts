@@ -73,7 +73,10 @@ describe.each(['express', 'koa'] as const)('rights requests (%s)', (framework) =
     expect(decisions(sink)[0]).toMatchObject({
       rightsRequest: { kind: 'access', by: 'agent' },
       subject: hmac('u1'),
+      actor: { id: hmac('guardian-9') },
     });
+    // The agent is a person too: their id is pseudonymised, never stored in clear.
+    expect(JSON.stringify(sink.records)).not.toContain('guardian-9');
   });
 
   it('a `/me` rights route takes the caller as the subject', async () => {
