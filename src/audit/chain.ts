@@ -175,6 +175,16 @@ export class Sealed {
     return this.chained.time as string;
   }
 
+  /** Position of the record in its chain. */
+  get seq(): number {
+    return this.chained.seq as number;
+  }
+
+  /** The record's `hash` (SHA-256 hex). */
+  get digest(): string {
+    return this.hash;
+  }
+
   get record(): AuditRecord {
     this.built ??= Object.assign({}, this.source, this.chained, {
       hash: this.hash,

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
-import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
-import { ChainHead } from './chain.js';
+import { PiplConfigError } from '../errors/errors.js';
+import { createBatchWriter } from './batch-writer.js';
+import { ChainHead, type Sealed } from './chain.js';
 import { defaultChainName } from './chain-name.js';
 import {
   type CheckpointPayload,
@@ -16,7 +17,7 @@ import {
 } from './checkpoint-shipper.js';
 import { recover } from './file-recovery.js';
 import { finishInterruptedRotation, moveToSegment, readTail, segmentsOf } from './segments.js';
-import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from './sink.js';
+import { type AuditSink, defaultEnforcer, type Enforcer } from './sink.js';
 import { acquireWriterLock } from './writer-lock.js';
 
 export interface FileAuditSinkOptions {
@@ -62,11 +63,6 @@ export interface FileAuditSinkOptions {
   /** After a write failure, retry this often (default 1000 ms). While failing, the sink refuses records. */
   retryMs?: number;
   enforcer?: Partial<Enforcer>;
-}
-
-interface Waiter {
-  resolve(): void;
-  reject(error: Error): void;
 }
 
 /**
@@ -147,142 +143,54 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     );
   }
 
-  let queue: string[] = [];
-  let queuedBytes = 0;
-  let durableWaiters: Waiter[] = [];
-  let idleWaiters: Waiter[] = [];
-  /** Bytes sealed and taken from the queue but not yet fully written: retried after a failure. */
-  let inflight: Buffer | undefined;
-  let writing = false;
-  let scheduled = false;
-  let failure: Error | undefined;
-  let closed = false;
-  let closing: Promise<void> | undefined;
   let sinceCheckpoint = 0;
   let firstTimeSinceCheckpoint: string | null = null;
-  let lastSealedTime: string | null = null;
   let writtenSeq = head.seq - 1;
   let writtenHash = head.prev;
   let writtenTime: string | null = null;
-  let retryTimer: NodeJS.Timeout | undefined;
-  const drops = new DropCounter();
+  let closing: Promise<void> | undefined;
   /** Nothing but this writer's `writer_start` has been written or signed yet. */
   let pristine = true;
+  /** The batch being written and how far it got: a retry carries on there, never duplicating bytes. */
+  let partial: { batch: readonly Sealed[]; buffer: Buffer; offset: number } | undefined;
 
-  const unavailable = (why: string) => new PiplGuardError('audit_unavailable', why);
-
-  function schedule() {
-    if (scheduled || writing || failure) return;
-    scheduled = true;
-    setImmediate(drain);
-  }
-
-  function takeBatch(): { waiters: Waiter[]; lastSeq: number; lastHash: string; lastTime: string | null } {
-    // After a failure the unwritten bytes come first; what was queued since follows them.
-    const pending = Buffer.from(queue.join(''));
-    inflight = inflight ? Buffer.concat([inflight, pending]) : pending;
-    const batch = {
-      waiters: durableWaiters,
-      lastSeq: head.seq - 1,
-      lastHash: head.prev,
-      lastTime: lastSealedTime,
-    };
-    queue = [];
-    queuedBytes = 0;
-    durableWaiters = [];
-    return batch;
-  }
-
-  async function drain() {
-    scheduled = false;
-    writing = true;
-    // Bytes a failure left behind are written by retry() before the sink takes records again.
-    while (queue.length > 0 && !failure) {
-      const batch = takeBatch();
-      try {
-        await writeFrom(fd, inflight as Buffer);
-        inflight = undefined;
-        if (batch.waiters.length > 0) await fdatasync(fd);
-        for (const waiter of batch.waiters) waiter.resolve();
-        writtenSeq = batch.lastSeq;
-        writtenHash = batch.lastHash;
-        writtenTime = batch.lastTime;
-        if (cp && sinceCheckpoint >= cpEveryRecords) await checkpoint('records');
-        if (options.rotate && shouldRotate()) await rotate();
-      } catch (error) {
-        fail(error as Error, batch.waiters);
+  const writer = createBatchWriter<Sealed>({
+    enforcer,
+    maxQueueRecords: maxRecords,
+    maxQueueBytes: maxBytes,
+    retryMs,
+    onError,
+    bytes: (sealed) => sealed.line.length,
+    seal(event) {
+      const sealed = head.seal(event);
+      sinceCheckpoint++;
+      firstTimeSinceCheckpoint ??= sealed.time;
+      return sealed;
+    },
+    async write(batch, durable) {
+      if (partial?.batch !== batch) {
+        let text = '';
+        for (const sealed of batch) text += sealed.line;
+        partial = { batch, buffer: Buffer.from(text), offset: 0 };
       }
-    }
-    writing = false;
-    if (!failure) {
-      const idle = idleWaiters;
-      idleWaiters = [];
-      for (const waiter of idle) waiter.resolve();
-    }
-  }
-
-  /** Writes `inflight` from where the last attempt stopped, so a retry never duplicates bytes. */
-  async function writeFrom(handle: number, buffer: Buffer) {
-    let offset = 0;
-    try {
-      while (offset < buffer.length) {
-        offset += await write(handle, buffer, offset);
+      const current = partial;
+      while (current.offset < current.buffer.length) {
+        const written = await write(fd, current.buffer, current.offset);
+        current.offset += written;
+        fileBytes += written;
       }
-      fileBytes += buffer.length;
-    } catch (error) {
-      inflight = buffer.subarray(offset);
-      fileBytes += offset;
-      throw error;
-    }
-  }
-
-  function fail(error: Error, waiters: Waiter[]) {
-    failure = error;
-    onError(error);
-    const lost = unavailable('The audit log write failed');
-    for (const waiter of [...waiters, ...durableWaiters]) waiter.reject(lost);
-    durableWaiters = [];
-    // Whoever waits for the queue to drain (flush, close) hears about the failure now, not never.
-    const idle = idleWaiters;
-    idleWaiters = [];
-    for (const waiter of idle) waiter.reject(lost);
-    if (closed) return;
-    retryTimer = setTimeout(retry, retryMs);
-    retryTimer.unref();
-  }
-
-  /**
-   * Writes the bytes a failure left behind. The sink keeps refusing records until that write has
-   * succeeded, so `healthy` does not flicker back while the disk is still full.
-   */
-  let recovering: Promise<void> | undefined;
-  function retry(): Promise<void> {
-    retryTimer = undefined;
-    recovering ??= (async () => {
-      try {
-        if (inflight) await writeFrom(fd, inflight);
-        inflight = undefined;
-        failure = undefined;
-      } catch (error) {
-        fail(error as Error, []);
-        return;
-      }
-      if (drops.pending) sealLine(drops.take(enforcer));
-      schedule();
-    })().finally(() => {
-      recovering = undefined;
-    });
-    return recovering;
-  }
-
-  function sealLine(event: Parameters<ChainHead['seal']>[0]) {
-    const { line, time } = head.seal(event);
-    queue.push(line);
-    queuedBytes += line.length;
-    sinceCheckpoint++;
-    lastSealedTime = time;
-    firstTimeSinceCheckpoint ??= time;
-  }
+      partial = undefined;
+      if (durable) await fdatasync(fd);
+      const last = batch.at(-1) as Sealed;
+      writtenSeq = last.seq;
+      writtenHash = last.digest;
+      writtenTime = last.time;
+    },
+    async afterWrite() {
+      if (cp && sinceCheckpoint >= cpEveryRecords) await checkpoint('records');
+      if (options.rotate && shouldRotate()) await rotate();
+    },
+  });
 
   // One checkpoint at a time: two in flight would both point at the same predecessor (a fork).
   let checkpointing: Promise<void> = Promise.resolve();
@@ -326,7 +234,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
 
   /** Moves the active file to a segment named by its first seq; the chain carries on in a new file. */
   async function rotate() {
-    if (queue.length > 0) return; // the next batch rotates, so no record is split from its batch
+    if (writer.queued > 0) return; // the next batch rotates, so no record is split from its batch
     await checkpoint('rotation');
     fs.fdatasyncSync(fd);
     // Throws (the sink fails closed) rather than replace an existing segment.
@@ -349,20 +257,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     }
   }
 
-  function flush(): Promise<void> {
-    if (!writing && !scheduled && !inflight && queue.length === 0) {
-      return failure ? Promise.reject(unavailable('The audit log write failed')) : Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      idleWaiters.push({ resolve, reject });
-      if (failure) reject(unavailable('The audit log write failed'));
-    });
-  }
-
   let cpTimer: NodeJS.Timeout | undefined;
   if (cp) {
     cpTimer = setInterval(() => {
-      if (!writing && !failure && !closed) void checkpoint('interval').catch(() => {});
+      if (!writer.writing && writer.healthy) void checkpoint('interval').catch(() => {});
     }, cp.everyMs ?? 60_000);
     cpTimer.unref();
   }
@@ -373,11 +271,11 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
    * is not reported as an unclean restart.
    */
   function discard(): void {
-    if (!pristine || closing || queue.length > 0 || writing) return;
-    closed = true;
+    if (!pristine || closing || !writer.idle) return;
+
     closing = Promise.resolve();
+    writer.abandon();
     clearInterval(cpTimer);
-    clearTimeout(retryTimer);
     exitFlushers.delete(onExit);
     if (exitFlushers.size === 0) process.removeListener('exit', flushAllOnExit);
     try {
@@ -399,8 +297,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   const onExit = () => {
     if (pristine && !closing) return discard();
     try {
-      if (inflight) fs.writeSync(fd, inflight);
-      if (queue.length > 0) fs.writeSync(fd, queue.join(''));
+      const { inflight, queued } = writer.pending();
+      if (partial) fs.writeSync(fd, partial.buffer.subarray(partial.offset));
+      else if (inflight) fs.writeSync(fd, inflight.map((sealed) => sealed.line).join(''));
+      if (queued.length > 0) fs.writeSync(fd, queued.map((sealed) => sealed.line).join(''));
     } catch {
       // Nothing more can be done while exiting; the next open repairs any torn line.
     }
@@ -410,40 +310,23 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
 
   return {
     get healthy() {
-      return !failure && !closed;
+      return writer.healthy;
     },
     append(event, durable = false) {
-      if (closed) throw unavailable('The audit log is closed');
-      if (failure) throw unavailable('The audit log cannot be written; retrying');
-      if (queue.length >= maxRecords || queuedBytes >= maxBytes)
-        throw unavailable('The audit write queue is full');
-      // Decisions refused while the queue was full are accounted for as soon as records fit again.
-      if (drops.pending) sealLine(drops.take(enforcer));
-      sealLine(event);
+      const done = writer.append(event, durable);
       pristine = false;
-      schedule();
-      if (!durable) return undefined;
-      return new Promise<void>((resolve, reject) => durableWaiters.push({ resolve, reject }));
+      return done;
     },
-    noteDropped(cause) {
-      drops.note(cause);
-    },
-    flush,
+    noteDropped: writer.noteDropped,
+    flush: writer.flush,
     discard,
     close() {
       if (closing) return closing;
       closing = (async () => {
         clearInterval(cpTimer);
-        clearTimeout(retryTimer);
-        closed = true; // refuse appends and stop retrying from here on
+
         try {
-          // One last attempt to write what a failure left behind, then the writer_stop record.
-          if (failure) await retry();
-          if (failure) throw unavailable('The audit log cannot be written; records are still pending');
-          if (drops.pending) sealLine(drops.take(enforcer));
-          sealLine({ type: 'writer_stop', enforcer });
-          schedule();
-          await flush();
+          await writer.stop({ type: 'writer_stop', enforcer });
           fs.fdatasyncSync(fd);
           await checkpoint('close');
         } finally {
