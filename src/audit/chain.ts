@@ -1,4 +1,4 @@
-import { hash as digest, randomUUID } from 'node:crypto';
+import { hash as digest, randomFillSync } from 'node:crypto';
 import { canonicalize, members, quoteKey } from './canonical.js';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord } from './record.js';
 
@@ -73,11 +73,27 @@ function clock(nowMs: number): void {
   clockIso = new Date(nowMs).toISOString();
 }
 
-/** UUIDv7 (RFC 9562): 48-bit millisecond time, then random bits borrowed from a v4 UUID. */
+// Random bits for ids come from one CSPRNG fill per 512 ids, not a randomUUID() call per id.
+const ID_BYTES = 10;
+const pool = Buffer.alloc(512 * ID_BYTES);
+let poolAt = pool.length;
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+const NIBBLE = Array.from({ length: 256 }, (_, byte) => (byte & 0x0f).toString(16));
+
+/**
+ * UUIDv7 (RFC 9562 §5.7): 48-bit millisecond time, version 7, 12 random bits, variant `10`, 62
+ * random bits; the random bits come from a pooled CSPRNG buffer (`randomFillSync`).
+ */
 export function uuidv7(nowMs: number): string {
   clock(nowMs);
-  const random = randomUUID();
-  return `${clockHex}${random.slice(15, 18)}-${random.slice(19)}`;
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const i = poolAt;
+  poolAt += ID_BYTES;
+  const p = pool;
+  return `${clockHex}${HEX[p[i] as number]}${NIBBLE[p[i + 1] as number]}-${HEX[((p[i + 2] as number) & 0x3f) | 0x80]}${HEX[p[i + 3] as number]}-${HEX[p[i + 4] as number]}${HEX[p[i + 5] as number]}${HEX[p[i + 6] as number]}${HEX[p[i + 7] as number]}${HEX[p[i + 8] as number]}${HEX[p[i + 9] as number]}`;
 }
 
 /** RFC 3339 UTC time with milliseconds. */
