@@ -107,17 +107,32 @@ function isoTime(nowMs: number): string {
  * `Object.keys` arrays match element for element and the sort is done once; any other shape is
  * sorted afresh.
  */
-const shapes = new Map<unknown, { raw: string[]; sorted: string[] }>();
-function sortedKeys(source: Record<string, unknown>, chained: Record<string, unknown>): string[] {
+interface Shape {
+  raw: string[];
+  /** Keys in canonical order, `hash` left out (it is never hashed). */
+  sorted: string[];
+  /** `"key":` of each sorted key, quoted once per shape instead of once per record. */
+  prefix: string[];
+  /** Does the key sort before `hash` (its member goes before `hash` in the line)? */
+  early: boolean[];
+}
+const shapes = new Map<unknown, Shape>();
+function shapeOf(source: Record<string, unknown>, chained: Record<string, unknown>): Shape {
   const raw = Object.keys(source);
   const known = shapes.get(source.type);
-  if (known && known.raw.length === raw.length && known.raw.every((key, i) => key === raw[i]))
-    return known.sorted;
-  const sorted = [...raw];
-  for (const key in chained) if (!(key in source)) sorted.push(key);
-  sorted.sort();
-  if (shapes.size < 64) shapes.set(source.type, { raw, sorted });
-  return sorted;
+  if (known && known.raw.length === raw.length && known.raw.every((key, i) => key === raw[i])) return known;
+  const all = [...raw];
+  for (const key in chained) if (!(key in source)) all.push(key);
+  // A stray `hash` on the event (plain JavaScript callers) never enters what is hashed.
+  const sorted = all.filter((key) => key !== 'hash').sort();
+  const shape: Shape = {
+    raw,
+    sorted,
+    prefix: sorted.map((key) => `${quoteKey(key)}:`),
+    early: sorted.map((key) => key < 'hash'),
+  };
+  if (shapes.size < 64) shapes.set(source.type, shape);
+  return shape;
 }
 
 /**
@@ -148,18 +163,19 @@ export class ChainHead {
       seq: this.seq,
       prev: this.prev,
     };
-    const keys = sortedKeys(source, chained);
+    const shape = shapeOf(source, chained);
+    const { sorted, prefix, early } = shape;
     // Members before and after `hash` in canonical order: the hashed text is both joined, the
     // stored line puts `hash` between them, so the line is canonical too.
     let before = '';
     let after = '';
-    for (const key of keys) {
-      // A stray `hash` on the event (plain JavaScript callers) never enters what is hashed.
-      if (key === 'hash') continue;
+    for (let i = 0; i < sorted.length; i++) {
+      const key = sorted[i] as string;
       const value = key in chained ? chained[key] : source[key];
       if (value === undefined) continue;
-      const member = `${quoteKey(key)}:${canonicalize(value)}`;
-      if (key < 'hash') before = before === '' ? member : `${before},${member}`;
+      const member =
+        (prefix[i] as string) + (typeof value === 'string' ? JSON.stringify(value) : canonicalize(value));
+      if (early[i]) before = before === '' ? member : `${before},${member}`;
       else after = after === '' ? member : `${after},${member}`;
     }
     const hash = sha256(`{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`);
