@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { PiplConfigError } from '../errors/errors.js';
 import { createBatchWriter } from './batch-writer.js';
-import { ChainHead, type Sealed } from './chain.js';
+import { ChainHead } from './chain.js';
 import { defaultChainName } from './chain-name.js';
 import {
   type CheckpointPayload,
@@ -152,26 +152,27 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   /** Nothing but this writer's `writer_start` has been written or signed yet. */
   let pristine = true;
   /** The batch being written and how far it got: a retry carries on there, never duplicating bytes. */
-  let partial: { batch: readonly Sealed[]; buffer: Buffer; offset: number } | undefined;
+  let partial: { batch: readonly string[]; buffer: Buffer; offset: number } | undefined;
 
-  const writer = createBatchWriter<Sealed>({
+  // Queued as bare lines: a sealed record object kept alive for the coalescing delay would outlive
+  // young-generation GC and cost more than it saves. The batch's last seq, hash and time are read
+  // back from its last line.
+  const writer = createBatchWriter<string>({
     enforcer,
     maxQueueRecords: maxRecords,
     maxQueueBytes: maxBytes,
     retryMs,
     onError,
-    bytes: (sealed) => sealed.line.length,
+    bytes: (line) => line.length,
     seal(event) {
       const sealed = head.seal(event);
       sinceCheckpoint++;
       firstTimeSinceCheckpoint ??= sealed.time;
-      return sealed;
+      return sealed.line;
     },
     async write(batch, durable) {
       if (partial?.batch !== batch) {
-        let text = '';
-        for (const sealed of batch) text += sealed.line;
-        partial = { batch, buffer: Buffer.from(text), offset: 0 };
+        partial = { batch, buffer: Buffer.from(batch.join('')), offset: 0 };
       }
       const current = partial;
       while (current.offset < current.buffer.length) {
@@ -181,10 +182,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
       }
       partial = undefined;
       if (durable) await fdatasync(fd);
-      const last = batch.at(-1) as Sealed;
-      writtenSeq = last.seq;
-      writtenHash = last.digest;
-      writtenTime = last.time;
+      const last = batch.at(-1) as string;
+      writtenSeq += batch.length;
+      writtenHash = hashOf(last);
+      writtenTime = timeOf(last);
     },
     async afterWrite() {
       if (cp && sinceCheckpoint >= cpEveryRecords) await checkpoint('records');
@@ -299,8 +300,8 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     try {
       const { inflight, queued } = writer.pending();
       if (partial) fs.writeSync(fd, partial.buffer.subarray(partial.offset));
-      else if (inflight) fs.writeSync(fd, inflight.map((sealed) => sealed.line).join(''));
-      if (queued.length > 0) fs.writeSync(fd, queued.map((sealed) => sealed.line).join(''));
+      else if (inflight) fs.writeSync(fd, inflight.join(''));
+      if (queued.length > 0) fs.writeSync(fd, queued.join(''));
     } catch {
       // Nothing more can be done while exiting; the next open repairs any torn line.
     }
@@ -347,6 +348,22 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
 const exitFlushers = new Set<() => void>();
 function flushAllOnExit(): void {
   for (const flush of exitFlushers) flush();
+}
+
+/**
+ * The top-level `hash` and `time` of a canonical line. Members are in key order and strings escape
+ * their quotes, so the first `"hash":"` is the top-level one (only the enforcer, actor and consent
+ * objects come before it, and none has a `hash` key), and the last `"time":"` is (only `type` and `v`
+ * follow it).
+ */
+function hashOf(line: string): string {
+  const at = line.indexOf('"hash":"') + 8;
+  return line.slice(at, at + 64);
+}
+
+function timeOf(line: string): string {
+  const at = line.lastIndexOf('"time":"') + 8;
+  return line.slice(at, line.indexOf('"', at));
 }
 
 function write(fd: number, buffer: Buffer, offset: number): Promise<number> {
