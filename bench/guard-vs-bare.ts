@@ -1,8 +1,12 @@
 /**
  * Guard overhead benchmark: bare routes vs the same routes behind pipl-guard, Express and Koa.
  *
- *   npm run bench                 # default: 10 s per scenario after a 2 s warm-up, 50 connections
- *   npm run bench -- --quick      # smoke test: 3 s per scenario, 1 s warm-up
+ *   npm run bench                 # default: 2 rounds of 4 s per scenario after a 1 s warm-up, 50 connections
+ *   npm run bench -- --quick      # smoke test: 1 round of 2 s per scenario, 1 s warm-up
+ *
+ * Bare routes, guarded routes and the peers (auth0's express-oauth2-jwt-bearer, express-jwt, koa-jwt,
+ * a bare jose.jwtVerify) on identical routes and tokens, then the in-process audit writer and
+ * verifier benchmarks; everything lands in one JSON file.
  *
  * Environment: BENCH_DURATION (s), BENCH_WARMUP (s), BENCH_CONNECTIONS, BENCH_ONLY (comma-separated
  * scenario names), BENCH_AUDIT_DIR (where audit files go; default a fresh dir in os.tmpdir()),
@@ -14,14 +18,15 @@
  * After a guarded run the audit file is counted against autocannon's completed requests and
  * verified with verifyAuditLog().
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import { verifyAuditLog } from '../src/audit/verify.js';
 import { issueConsentToken } from '../src/index.js';
 import {
@@ -29,6 +34,7 @@ import {
   ISSUER,
   isScenarioName,
   NOTICE,
+  PEER_TARGETS,
   responseBody,
   SCENARIOS,
   type Scenario,
@@ -57,13 +63,13 @@ function numberFromEnv(name: string, fallback: number, min: number): number {
 const quick = process.argv.includes('--quick');
 const settings = {
   mode: quick ? 'quick' : 'full',
-  durationSec: numberFromEnv('BENCH_DURATION', quick ? 3 : 5, 1),
-  warmupSec: numberFromEnv('BENCH_WARMUP', quick ? 1 : 2, 0),
+  durationSec: numberFromEnv('BENCH_DURATION', quick ? 2 : 4, 1),
+  warmupSec: numberFromEnv('BENCH_WARMUP', 1, 0),
   /**
    * Every scenario runs once per round, bare and guarded side by side; the reported ratio is the
    * median of the per-round ratios, which a shared 2-core machine's noise moves far less.
    */
-  rounds: Math.floor(numberFromEnv('BENCH_ROUNDS', quick ? 1 : 3, 1)),
+  rounds: Math.floor(numberFromEnv('BENCH_ROUNDS', quick ? 1 : 2, 1)),
   connections: Math.floor(numberFromEnv('BENCH_CONNECTIONS', 50, 1)),
   pipelining: 1,
 };
@@ -142,8 +148,30 @@ async function stopServer(server: RunningServer, name: string): Promise<void> {
   current = undefined;
 }
 
-/** CPU time (user + system, µs) the server process has used so far. */
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time (user + system, µs) the server process has used so far, read from /proc/<pid>/stat by
+ * this process, so asking costs the server nothing. Elsewhere the server answers with cpuUsage().
+ */
 async function serverCpu(server: RunningServer, name: string): Promise<number> {
+  const pid = server.child.pid;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the `(comm)` part: state is field 3, utime 14, stime 15 (proc(5)).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    if (Number.isFinite(ticks)) return (ticks * 1e6) / CLOCK_TICKS;
+  } catch {
+    // no /proc: ask the server
+  }
   server.child.stdin?.write('cpu\n');
   const answer = await nextMessage(server, `CPU time of ${name}`);
   if (answer.type !== 'cpu')
@@ -155,13 +183,21 @@ async function serverCpu(server: RunningServer, name: string): Promise<number> {
 // Checks
 
 async function preflight(name: ScenarioName, scenario: Scenario, url: string, token: string): Promise<void> {
-  const ok = await fetch(url, { headers: { 'pipl-consent': token } });
+  const ok = await fetch(url, { headers: tokenHeaders(token) });
   const body: unknown = await ok.json().catch(() => undefined);
   const expected = JSON.stringify(responseBody(SUBJECT));
   if (ok.status !== 200 || JSON.stringify(body) !== expected) {
     throw new BenchAbort(
       `${name}: a request with a valid token got ${ok.status} ${JSON.stringify(body)}, expected 200 ${expected}`,
     );
+  }
+  if (scenario.peer) {
+    // A peer must refuse a request without a token, or it is not checking anything.
+    const refused = await fetch(url);
+    await refused.arrayBuffer();
+    if (refused.status !== 401)
+      throw new BenchAbort(`${name}: a request without a token got ${refused.status}, expected 401`);
+    return;
   }
   if (!scenario.guard) return;
   const denied = await fetch(url);
@@ -239,14 +275,22 @@ async function checkAudit(
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
+/**
+ * Every request carries the token twice: in `pipl-consent` (where the guard reads it; it ignores
+ * `Authorization` by default) and as `Authorization: Bearer` (where the peers read it). Bare routes
+ * get the same headers, so every server parses the same request bytes.
+ */
+function tokenHeaders(token: string): Record<string, string> {
+  return { 'pipl-consent': token, authorization: `Bearer ${token}` };
+}
+
 function cannon(url: string, token: string, seconds: number): Promise<autocannon.Result> {
   return autocannon({
     url,
     connections: settings.connections,
     pipelining: settings.pipelining,
     duration: seconds,
-    // Bare routes get the same header, so both sides parse the same request bytes.
-    headers: { 'pipl-consent': token },
+    headers: tokenHeaders(token),
   });
 }
 
@@ -255,6 +299,7 @@ interface ScenarioResult {
   description: string;
   framework: Scenario['framework'];
   guarded: boolean;
+  peer: string | null;
   baseline: string;
   reqPerSec: { mean: number; stddev: number; min: number; max: number };
   latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
@@ -264,6 +309,8 @@ interface ScenarioResult {
    * than req/s to other load on the machine, and it includes the audit writer's work.
    */
   serverCpuUsPerRequest: number;
+  /** serverCpuUsPerRequest minus that of the baseline in the same round: what the guard or peer adds. */
+  addedCpuUs: number | null;
   /** 1-minute load average when the measured run started (includes this benchmark's own processes). */
   loadAvgAtStart: number;
   errors: number;
@@ -277,18 +324,20 @@ interface ScenarioResult {
 async function runScenario(
   name: ScenarioName,
   token: string,
-  jwk: string,
+  keys: { jwk: string; pem: string },
   auditDir: string,
   round: number,
 ): Promise<ScenarioResult> {
   const scenario: Scenario = SCENARIOS[name];
   const auditFile = join(auditDir, `${name}-round${round}.jsonl`);
-  const env: Record<string, string> = scenario.guard ? { BENCH_JWK: jwk, BENCH_AUDIT_PATH: auditFile } : {};
+  const env: Record<string, string> = scenario.guard
+    ? { BENCH_JWK: keys.jwk, BENCH_AUDIT_PATH: auditFile }
+    : { BENCH_PEM: keys.pem };
   const server = await startServer(name, env);
   const url = `http://127.0.0.1:${server.port}${scenario.path}`;
   await preflight(name, scenario, url, token);
   process.stdout.write(
-    `  ${name}: pre-flight ok (${scenario.guard ? 'token → 200, no token → 403' : '200'})`,
+    `  ${name}: pre-flight ok (${scenario.guard ? 'token → 200, no token → 403' : scenario.peer ? 'token → 200, no token → 401' : '200'})`,
   );
 
   let warm: autocannon.Result | undefined;
@@ -336,6 +385,7 @@ async function runScenario(
     description: scenario.description,
     framework: scenario.framework,
     guarded: scenario.guard !== null,
+    peer: scenario.peer ?? null,
     baseline: scenario.baseline,
     reqPerSec: {
       mean: result.requests.average,
@@ -357,6 +407,7 @@ async function runScenario(
       non2xx: result.non2xx,
     },
     serverCpuUsPerRequest: result.requests.total > 0 ? cpuUsed / result.requests.total : 0,
+    addedCpuUs: null,
     loadAvgAtStart: loadBefore,
     errors: result.errors,
     timeouts: result.timeouts,
@@ -379,8 +430,9 @@ function printTable(results: readonly ScenarioResult[]): void {
     pad('req/s (mean)', 13),
     pad('p50 ms', 7),
     pad('p99 ms', 7),
-    pad('guarded/bare', 13),
+    pad('÷ bare', 7),
     pad('CPU µs/req', 11),
+    pad('added µs', 9),
     '  vs',
   ].join(' ');
   console.log(`\n${header}`);
@@ -393,9 +445,10 @@ function printTable(results: readonly ScenarioResult[]): void {
         pad(r.reqPerSec.mean.toFixed(0), 13),
         pad(r.latencyMs.p50.toFixed(0), 7),
         pad(r.latencyMs.p99.toFixed(0), 7),
-        pad(r.guarded ? ratio : '1.00', 13),
+        pad(r.name === r.baseline ? '1.00' : ratio, 7),
         pad(r.serverCpuUsPerRequest.toFixed(0), 11),
-        `  ${r.guarded ? r.baseline : '(baseline)'}${r.ok ? '' : '  FAILED'}`,
+        pad(r.addedCpuUs === null ? '—' : r.addedCpuUs.toFixed(0), 9),
+        `  ${r.name === r.baseline ? '(baseline)' : r.baseline}${r.ok ? '' : '  FAILED'}`,
       ].join(' '),
     );
   }
@@ -410,6 +463,7 @@ async function main(): Promise<void> {
   const names = (Object.keys(SCENARIOS) as ScenarioName[]).filter((name) => !only || only.includes(name));
 
   const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const pem = await exportSPKI(publicKey);
   const jwk = JSON.stringify({
     ...(await exportJWK(publicKey)),
     kid: 'bench-key-1',
@@ -460,10 +514,11 @@ async function main(): Promise<void> {
     for (let round = 1; round <= settings.rounds; round++) {
       if (settings.rounds > 1) console.log(`  round ${round}/${settings.rounds}`);
       const results: ScenarioResult[] = [];
-      for (const name of names) results.push(await runScenario(name, token, jwk, auditDir, round));
+      for (const name of names) results.push(await runScenario(name, token, { jwk, pem }, auditDir, round));
       for (const r of results) {
         const base = results.find((other) => other.name === r.baseline);
         r.ratio = base && base.reqPerSec.mean > 0 ? r.reqPerSec.mean / base.reqPerSec.mean : null;
+        if (base && r !== base) r.addedCpuUs = r.serverCpuUsPerRequest - base.serverCpuUsPerRequest;
       }
       rounds.push(results);
     }
@@ -489,12 +544,14 @@ async function main(): Promise<void> {
   if (settings.rounds > 1) {
     console.log(`\nper-round ratios (median shown above):`);
     for (const r of results) {
-      if (r.guarded)
+      if (r.name !== r.baseline)
         console.log(`  ${r.name.padEnd(18)} ${r.rounds.map((x) => x.ratio?.toFixed(2) ?? 'n/a').join('  ')}`);
     }
   }
 
-  const ok = results.every((r) => r.ok);
+  const targets = checkTargets(results);
+  const inProcess = runInProcessBenches();
+  const ok = results.every((r) => r.ok) && inProcess.every((b) => b.ok);
   const report = {
     generatedAt: new Date().toISOString(),
     ok,
@@ -506,6 +563,9 @@ async function main(): Promise<void> {
     },
     settings,
     loadAvgBeforeStart: idleLoad,
+    loadAvgAtEnd: loadavg()[0] ?? 0,
+    targets,
+    inProcess,
     scenarios: results.map((r) => ({
       ...r,
       audit: r.audit && { ...r.audit, file: relative(auditDir, r.audit.file) },
@@ -518,6 +578,98 @@ async function main(): Promise<void> {
     `\nresults written to ${relative(ROOT, outputPath)} (${seconds}s total)${ok ? '' : ' — SOME CHECKS FAILED'}`,
   );
   if (!ok) process.exitCode = 1;
+}
+
+interface TargetCheck {
+  target: string;
+  value: number | null;
+  limit: number;
+  met: boolean | null;
+}
+
+/** Issue 10's targets, from the representative rounds of this run. `met: null` when not measured. */
+function checkTargets(results: readonly (ScenarioResult & { rounds: unknown })[]): TargetCheck[] {
+  const by = (name: string) => results.find((r) => r.name === name);
+  const checks: TargetCheck[] = [];
+  const atMost = (target: string, value: number | null | undefined, limit: number) =>
+    checks.push({ target, value: value ?? null, limit, met: value == null ? null : value <= limit });
+  const atLeast = (target: string, value: number | null | undefined, limit: number) =>
+    checks.push({ target, value: value ?? null, limit, met: value == null ? null : value >= limit });
+  atMost('express cache hit, buffered: added CPU µs/request', by('express-guarded')?.addedCpuUs, 15);
+  atMost('koa cache hit, buffered: added CPU µs/request', by('koa-guarded')?.addedCpuUs, 15);
+  atMost('express sensitive, durable: added CPU µs/request', by('express-sensitive')?.addedCpuUs, 25);
+  atLeast('express sensitive, durable: req/s ÷ bare', by('express-sensitive')?.ratio, 0.85);
+  const jose = by('express-jose')?.addedCpuUs;
+  const miss = by('express-nocache')?.addedCpuUs;
+  atMost(
+    'cache miss: added CPU µs/request minus a bare jose.jwtVerify',
+    miss != null && jose != null ? miss - jose : null,
+    20,
+  );
+  for (const t of PEER_TARGETS) {
+    const faster = by(t.faster)?.reqPerSec.mean;
+    const than = by(t.than)?.reqPerSec.mean;
+    atLeast(`${t.faster} req/s ÷ ${t.than}`, faster && than ? faster / than : null, t.atLeast);
+  }
+  console.log('\nissue 10 targets (this run):');
+  for (const c of checks) {
+    const verdict = c.met === null ? 'not measured' : c.met ? 'met' : 'NOT met';
+    console.log(
+      `  ${c.target}: ${c.value === null ? '—' : c.value.toFixed(2)} (limit ${c.limit}) → ${verdict}`,
+    );
+  }
+  return checks;
+}
+
+interface InProcessBench {
+  name: string;
+  ok: boolean;
+  result: unknown;
+}
+
+/**
+ * The audit writer and verifier benchmarks, each in a child process of its own (one at a time, no
+ * server running), reporting one `RESULT {json}` line.
+ */
+function runInProcessBenches(): InProcessBench[] {
+  if (process.env.BENCH_IN_PROCESS === '0') return [];
+  const benches = [
+    {
+      name: 'audit-throughput',
+      script: 'bench/audit-throughput.ts',
+      env: { AUDIT_BENCH_RECORDS: quick ? '50000' : '200000' },
+    },
+    {
+      name: 'verify-speed',
+      script: 'bench/verify-speed.ts',
+      env: { VERIFY_BENCH_RECORDS: quick ? '100000' : '1000000' },
+    },
+  ];
+  const out: InProcessBench[] = [];
+  for (const bench of benches) {
+    console.log(
+      `\n${bench.name} (${Object.entries(bench.env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}):`,
+    );
+    try {
+      const text = execFileSync(process.execPath, ['--import', 'tsx', bench.script], {
+        cwd: ROOT,
+        env: { ...process.env, ...bench.env },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const lines = text.split('\n');
+      for (const line of lines) if (!line.startsWith('RESULT ')) console.log(line);
+      const last = lines.find((line) => line.startsWith('RESULT '));
+      const result: unknown = last ? JSON.parse(last.slice(7)) : null;
+      out.push({ name: bench.name, ok: result !== null, result });
+    } catch (error) {
+      console.log(`  ${bench.name} FAILED: ${(error as Error).message}`);
+      out.push({ name: bench.name, ok: false, result: null });
+    }
+  }
+  return out;
 }
 
 process.once('SIGINT', () => {

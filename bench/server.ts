@@ -4,7 +4,7 @@
  *   node --import tsx bench/server.ts <scenario>
  *
  * Environment: BENCH_JWK (the issuer's public JWK, JSON) and BENCH_AUDIT_PATH (audit file) for
- * guarded scenarios. Listens on 127.0.0.1 on a free port and prints `{"type":"ready","port":…}` on
+ * guarded scenarios; BENCH_PEM (the same public key, SPKI PEM) for the peer scenarios. Listens on 127.0.0.1 on a free port and prints `{"type":"ready","port":…}` on
  * stdout. A `cpu` line on stdin answers with the process's CPU time so far; a `stop` line (or SIGTERM/SIGINT) closes the server and the audit sink
  * (writer_stop, flush, fsync), prints `{"type":"stopped"}` and exits.
  */
@@ -12,8 +12,11 @@ import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { Router } from '@koa/router';
 import express from 'express';
-import type { JWK } from 'jose';
+import { expressjwt } from 'express-jwt';
+import { auth } from 'express-oauth2-jwt-bearer';
+import { importSPKI, type JWK, jwtVerify } from 'jose';
 import Koa from 'koa';
+import koaJwt from 'koa-jwt';
 import { expressGuard } from '../src/adapters/express/index.js';
 import { koaGuard } from '../src/adapters/koa/index.js';
 import { createPiplGuard, fileAuditSink, type PiplGuard } from '../src/index.js';
@@ -23,6 +26,7 @@ import {
   HEALTH_PATH,
   ISSUER,
   isScenarioName,
+  type Peer,
   policy,
   responseBody,
   SCENARIOS,
@@ -61,11 +65,54 @@ function buildGuard(scenario: Scenario): PiplGuard<BenchPurpose, never> | undefi
   });
 }
 
-function expressApp(scenario: Scenario, pipl: PiplGuard<BenchPurpose, never> | undefined) {
+function pem(): string {
+  const text = process.env.BENCH_PEM;
+  if (!text) fail('peer scenarios need BENCH_PEM');
+  return text;
+}
+
+/** The peer's middleware, configured as its README says, checking the same claims the guard checks. */
+async function expressPeer(peer: Peer): Promise<express.RequestHandler> {
+  if (peer === 'auth0') {
+    return auth({ issuer: ISSUER, audience: AUDIENCE, publicKey: pem(), tokenSigningAlg: 'ES256' });
+  }
+  if (peer === 'express-jwt') {
+    return expressjwt({ secret: pem(), algorithms: ['ES256'], issuer: ISSUER, audience: AUDIENCE });
+  }
+  if (peer === 'jose') {
+    const key = await importSPKI(pem(), 'ES256');
+    const options = { issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'] };
+    return function joseVerify(req, res, next) {
+      const header = req.headers.authorization ?? '';
+      jwtVerify(header.slice(7), key, options).then(
+        () => next(),
+        () => res.status(401).end(),
+      );
+    };
+  }
+  return fail(`no Express peer "${peer}"`);
+}
+
+async function expressApp(scenario: Scenario, pipl: PiplGuard<BenchPurpose, never> | undefined) {
   const app = express();
   const handler = (req: express.Request, res: express.Response) => {
     res.json(responseBody(String(req.params.id)));
   };
+  if (scenario.peer) {
+    app.get('/users/:id/profile', await expressPeer(scenario.peer), handler);
+    // The peers refuse with an error carrying its status; answer it without Express's stack dump.
+    app.use(
+      (
+        error: { status?: number },
+        _req: express.Request,
+        res: express.Response,
+        _next: express.NextFunction,
+      ) => {
+        res.status(error.status ?? 500).end();
+      },
+    );
+    return app;
+  }
   if (!pipl || !scenario.guard) {
     app.get('/users/:id/profile', handler);
     app.get('/users/:id/health', handler);
@@ -87,7 +134,13 @@ function koaApp(scenario: Scenario, pipl: PiplGuard<BenchPurpose, never> | undef
   const handler = (ctx: Koa.Context) => {
     ctx.body = responseBody(ctx.params.id);
   };
-  if (!pipl || !scenario.guard) {
+  if (scenario.peer === 'koa-jwt') {
+    router.get(
+      '/users/:id/profile',
+      koaJwt({ secret: pem(), algorithms: ['ES256'], issuer: ISSUER, audience: AUDIENCE }),
+      handler,
+    );
+  } else if (!pipl || !scenario.guard) {
     router.get('/users/:id/profile', handler);
     router.get('/users/:id/health', handler);
   } else {
@@ -111,7 +164,7 @@ async function main(): Promise<void> {
   await pipl?.ready();
 
   const listener =
-    scenario.framework === 'express' ? expressApp(scenario, pipl) : koaApp(scenario, pipl).callback();
+    scenario.framework === 'express' ? await expressApp(scenario, pipl) : koaApp(scenario, pipl).callback();
   const server = createServer(listener);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

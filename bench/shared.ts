@@ -34,10 +34,15 @@ export const policy = definePolicy({
 
 export type Framework = 'express' | 'koa';
 
+/** Token checkers of other packages (and a bare `jose.jwtVerify`) run on the same routes and tokens. */
+export type Peer = 'jose' | 'auth0' | 'express-jwt' | 'koa-jwt';
+
 export interface Scenario {
   framework: Framework;
   /** `null` for a bare route (no guard, no audit). */
   guard: null | { purpose: 'account.profile' | 'health.records'; verifierCache: boolean };
+  /** A peer's middleware in front of the handler instead of the guard (no audit). */
+  peer?: Peer;
   /** URL path requested by autocannon. */
   path: string;
   /** Bare scenario of the same framework the ratio is computed against. */
@@ -62,7 +67,47 @@ export const SCENARIOS = {
     guard: { purpose: 'account.profile', verifierCache: true },
     path: PROFILE_PATH,
     baseline: 'express-bare',
-    description: 'Same route behind expressGuard: ES256 token (verifier cache on), file audit (not durable)',
+    description:
+      'Same route behind expressGuard: verifier cache hit, buffered file audit, decision + outcome records',
+  },
+  'express-sensitive': {
+    framework: 'express',
+    guard: { purpose: 'health.records', verifierCache: true },
+    path: HEALTH_PATH,
+    baseline: 'express-bare',
+    description: 'Sensitive-category purpose: durable audit, handler waits for the batch fdatasync',
+  },
+  'express-nocache': {
+    framework: 'express',
+    guard: { purpose: 'account.profile', verifierCache: false },
+    path: PROFILE_PATH,
+    baseline: 'express-bare',
+    description: 'express-guarded with consent.cache: false: full ES256 signature check on every request',
+  },
+  'express-jose': {
+    framework: 'express',
+    guard: null,
+    peer: 'jose',
+    path: PROFILE_PATH,
+    baseline: 'express-bare',
+    description: 'Reference: a bare jose.jwtVerify (ES256, iss/aud) of the same token per request, no audit',
+  },
+  'express-auth0': {
+    framework: 'express',
+    guard: null,
+    peer: 'auth0',
+    path: PROFILE_PATH,
+    baseline: 'express-bare',
+    description:
+      "auth0's express-oauth2-jwt-bearer auth() (publicKey, ES256, iss/aud), Authorization: Bearer",
+  },
+  'express-jwt': {
+    framework: 'express',
+    guard: null,
+    peer: 'express-jwt',
+    path: PROFILE_PATH,
+    baseline: 'express-bare',
+    description: 'express-jwt expressjwt() (PEM public key, ES256, iss/aud), Authorization: Bearer',
   },
   'koa-bare': {
     framework: 'koa',
@@ -76,23 +121,27 @@ export const SCENARIOS = {
     guard: { purpose: 'account.profile', verifierCache: true },
     path: PROFILE_PATH,
     baseline: 'koa-bare',
-    description: 'Same route behind koaGuard: ES256 token (verifier cache on), file audit (not durable)',
+    description:
+      'Same route behind koaGuard: verifier cache hit, buffered file audit, decision + outcome records',
   },
-  'express-nocache': {
-    framework: 'express',
-    guard: { purpose: 'account.profile', verifierCache: false },
+  'koa-jwt': {
+    framework: 'koa',
+    guard: null,
+    peer: 'koa-jwt',
     path: PROFILE_PATH,
-    baseline: 'express-bare',
-    description: 'express-guarded with consent.cache: false: full ES256 signature check on every request',
-  },
-  'express-sensitive': {
-    framework: 'express',
-    guard: { purpose: 'health.records', verifierCache: true },
-    path: HEALTH_PATH,
-    baseline: 'express-bare',
-    description: 'Sensitive-category purpose: durable audit, handler waits for the batch fdatasync',
+    baseline: 'koa-bare',
+    description: 'koa-jwt (PEM public key, ES256, iss/aud), Authorization: Bearer',
   },
 } as const satisfies Record<string, Scenario>;
+
+/**
+ * Target comparisons of issue 10, all from one run: `faster` req/s ÷ `than` req/s must reach `atLeast`.
+ */
+export const PEER_TARGETS = [
+  { faster: 'express-guarded', than: 'express-auth0', atLeast: 1.6 },
+  { faster: 'express-guarded', than: 'express-jwt', atLeast: 4 },
+  { faster: 'koa-guarded', than: 'koa-jwt', atLeast: 8 },
+] as const;
 
 export type ScenarioName = keyof typeof SCENARIOS;
 

@@ -63,6 +63,7 @@ describe('export names of every entry point', () => {
         "auditStats",
         "checkpointDigest",
         "checkpointFiles",
+        "createBatchWriter",
         "createPseudonymizer",
         "createTransferCounter",
         "logFiles",

@@ -32,6 +32,7 @@ export function trackOutcome(
     pipl.recordOutcome(outcome, CLIENT_CLOSED, startedAt);
     return false;
   }
-  res.once('close', () => pipl.recordOutcome(outcome, res.statusCode, startedAt));
+  // `on`, not `once`: a response closes once, and `once` would add a wrapper per request.
+  res.on('close', () => pipl.recordOutcome(outcome, res.statusCode, startedAt));
   return true;
 }

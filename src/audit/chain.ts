@@ -1,4 +1,4 @@
-import { hash as digest, randomUUID } from 'node:crypto';
+import { hash as digest, randomFillSync } from 'node:crypto';
 import { canonicalize, members, quoteKey } from './canonical.js';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord } from './record.js';
 
@@ -83,11 +83,27 @@ function clock(nowMs: number): void {
   clockIso = new Date(nowMs).toISOString();
 }
 
-/** UUIDv7 (RFC 9562): 48-bit millisecond time, then random bits borrowed from a v4 UUID. */
+// Random bits for ids come from one CSPRNG fill per 512 ids, not a randomUUID() call per id.
+const ID_BYTES = 10;
+const pool = Buffer.alloc(512 * ID_BYTES);
+let poolAt = pool.length;
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+const NIBBLE = Array.from({ length: 256 }, (_, byte) => (byte & 0x0f).toString(16));
+
+/**
+ * UUIDv7 (RFC 9562 §5.7): 48-bit millisecond time, version 7, 12 random bits, variant `10`, 62
+ * random bits; the random bits come from a pooled CSPRNG buffer (`randomFillSync`).
+ */
 export function uuidv7(nowMs: number): string {
   clock(nowMs);
-  const random = randomUUID();
-  return `${clockHex}${random.slice(15, 18)}-${random.slice(19)}`;
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const i = poolAt;
+  poolAt += ID_BYTES;
+  const p = pool;
+  return `${clockHex}${HEX[p[i] as number]}${NIBBLE[p[i + 1] as number]}-${HEX[((p[i + 2] as number) & 0x3f) | 0x80]}${HEX[p[i + 3] as number]}-${HEX[p[i + 4] as number]}${HEX[p[i + 5] as number]}${HEX[p[i + 6] as number]}${HEX[p[i + 7] as number]}${HEX[p[i + 8] as number]}${HEX[p[i + 9] as number]}`;
 }
 
 /** RFC 3339 UTC time with milliseconds. */
@@ -101,17 +117,32 @@ function isoTime(nowMs: number): string {
  * `Object.keys` arrays match element for element and the sort is done once; any other shape is
  * sorted afresh.
  */
-const shapes = new Map<unknown, { raw: string[]; sorted: string[] }>();
-function sortedKeys(source: Record<string, unknown>, chained: Record<string, unknown>): string[] {
+interface Shape {
+  raw: string[];
+  /** Keys in canonical order, `hash` left out (it is never hashed). */
+  sorted: string[];
+  /** `"key":` of each sorted key, quoted once per shape instead of once per record. */
+  prefix: string[];
+  /** Does the key sort before `hash` (its member goes before `hash` in the line)? */
+  early: boolean[];
+}
+const shapes = new Map<unknown, Shape>();
+function shapeOf(source: Record<string, unknown>, chained: Record<string, unknown>): Shape {
   const raw = Object.keys(source);
   const known = shapes.get(source.type);
-  if (known && known.raw.length === raw.length && known.raw.every((key, i) => key === raw[i]))
-    return known.sorted;
-  const sorted = [...raw];
-  for (const key in chained) if (!(key in source)) sorted.push(key);
-  sorted.sort();
-  if (shapes.size < 64) shapes.set(source.type, { raw, sorted });
-  return sorted;
+  if (known && known.raw.length === raw.length && known.raw.every((key, i) => key === raw[i])) return known;
+  const all = [...raw];
+  for (const key in chained) if (!(key in source)) all.push(key);
+  // A stray `hash` on the event (plain JavaScript callers) never enters what is hashed.
+  const sorted = all.filter((key) => key !== 'hash').sort();
+  const shape: Shape = {
+    raw,
+    sorted,
+    prefix: sorted.map((key) => `${quoteKey(key)}:`),
+    early: sorted.map((key) => key < 'hash'),
+  };
+  if (shapes.size < 64) shapes.set(source.type, shape);
+  return shape;
 }
 
 /**
@@ -144,18 +175,19 @@ export class ChainHead {
       seq: this.seq,
       prev: this.prev,
     };
-    const keys = sortedKeys(source, chained);
+    const shape = shapeOf(source, chained);
+    const { sorted, prefix, early } = shape;
     // Members before and after `hash` in canonical order: the hashed text is both joined, the
     // stored line puts `hash` between them, so the line is canonical too.
     let before = '';
     let after = '';
-    for (const key of keys) {
-      // A stray `hash` on the event (plain JavaScript callers) never enters what is hashed.
-      if (key === 'hash') continue;
+    for (let i = 0; i < sorted.length; i++) {
+      const key = sorted[i] as string;
       const value = key in chained ? chained[key] : source[key];
       if (value === undefined) continue;
-      const member = `${quoteKey(key)}:${canonicalize(value)}`;
-      if (key < 'hash') before = before === '' ? member : `${before},${member}`;
+      const member =
+        (prefix[i] as string) + (typeof value === 'string' ? JSON.stringify(value) : canonicalize(value));
+      if (early[i]) before = before === '' ? member : `${before},${member}`;
       else after = after === '' ? member : `${after},${member}`;
     }
     const hash = sha256(`{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`, this.alg);
@@ -185,6 +217,16 @@ export class Sealed {
   /** RFC 3339 time of the record. */
   get time(): string {
     return this.chained.time as string;
+  }
+
+  /** Position of the record in its chain. */
+  get seq(): number {
+    return this.chained.seq as number;
+  }
+
+  /** The record's `hash` (SHA-256 hex). */
+  get digest(): string {
+    return this.hash;
   }
 
   get record(): AuditRecord {

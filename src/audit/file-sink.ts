@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { publishAuditHealth } from '../diagnostics/channels.js';
-import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
+import { PiplConfigError } from '../errors/errors.js';
+import { createBatchWriter } from './batch-writer.js';
 import { ChainHead, type HashAlg } from './chain.js';
 import { defaultChainName } from './chain-name.js';
 import {
@@ -17,7 +18,7 @@ import {
 } from './checkpoint-shipper.js';
 import { recover } from './file-recovery.js';
 import { finishInterruptedRotation, moveToSegment, readTail, segmentsOf } from './segments.js';
-import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from './sink.js';
+import { type AuditSink, defaultEnforcer, type Enforcer } from './sink.js';
 import { acquireWriterLock } from './writer-lock.js';
 
 export interface FileAuditSinkOptions {
@@ -28,6 +29,11 @@ export interface FileAuditSinkOptions {
    * has, else `<hostname>-<random hex>` (distinct per instance); name it yourself for stable names.
    */
   chain?: string;
+  /**
+   * Hash of the chain from this writer on: `sha256` (default) or `sm3` (GB/T 32905, for GB/T 39786
+   * deployments), recorded in its `writer_start` record.
+   */
+  hash?: HashAlg;
   /** Refuse new records (fail closed, 503) when this many are waiting to be written (default 10000). */
   maxQueueRecords?: number;
   /** ... or when this many bytes are waiting (default 16 MiB). */
@@ -63,16 +69,6 @@ export interface FileAuditSinkOptions {
   /** After a write failure, retry this often (default 1000 ms). While failing, the sink refuses records. */
   retryMs?: number;
   enforcer?: Partial<Enforcer>;
-  /**
-   * Hash of the chain from this writer on: `sha256` (default) or `sm3` (GB/T 32905, for GB/T 39786
-   * deployments), recorded in its `writer_start` record.
-   */
-  hash?: HashAlg;
-}
-
-interface Waiter {
-  resolve(): void;
-  reject(error: Error): void;
 }
 
 /**
@@ -160,154 +156,63 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     );
   }
 
-  let queue: string[] = [];
-  let queuedBytes = 0;
-  let durableWaiters: Waiter[] = [];
-  let idleWaiters: Waiter[] = [];
-  /** Bytes sealed and taken from the queue but not yet fully written: retried after a failure. */
-  let inflight: Buffer | undefined;
-  let writing = false;
-  let scheduled = false;
-  let failure: Error | undefined;
-  let closed = false;
-  let closing: Promise<void> | undefined;
   let sinceCheckpoint = 0;
   let firstTimeSinceCheckpoint: string | null = null;
-  let lastSealedTime: string | null = null;
   let writtenSeq = head.seq - 1;
   let writtenHash = head.prev;
   let writtenTime: string | null = null;
-  let retryTimer: NodeJS.Timeout | undefined;
-  const drops = new DropCounter();
+  let closing: Promise<void> | undefined;
   /** Nothing but this writer's `writer_start` has been written or signed yet. */
   let pristine = true;
+  /** The batch being written and how far it got: a retry carries on there, never duplicating bytes. */
+  let partial: { batch: readonly string[]; buffer: Buffer; offset: number } | undefined;
 
-  const unavailable = (why: string) => new PiplGuardError('audit_unavailable', why);
-
-  function schedule() {
-    if (scheduled || writing || failure) return;
-    scheduled = true;
-    setImmediate(drain);
-  }
-
-  function takeBatch(): { waiters: Waiter[]; lastSeq: number; lastHash: string; lastTime: string | null } {
-    // After a failure the unwritten bytes come first; what was queued since follows them.
-    const pending = Buffer.from(queue.join(''));
-    inflight = inflight ? Buffer.concat([inflight, pending]) : pending;
-    const batch = {
-      waiters: durableWaiters,
-      lastSeq: head.seq - 1,
-      lastHash: head.prev,
-      lastTime: lastSealedTime,
-    };
-    queue = [];
-    queuedBytes = 0;
-    durableWaiters = [];
-    return batch;
-  }
-
-  async function drain() {
-    scheduled = false;
-    writing = true;
-    // Bytes a failure left behind are written by retry() before the sink takes records again.
-    while (queue.length > 0 && !failure) {
-      const batch = takeBatch();
-      try {
-        await writeFrom(fd, inflight as Buffer);
-        inflight = undefined;
-        if (batch.waiters.length > 0) await fdatasync(fd);
-        for (const waiter of batch.waiters) waiter.resolve();
-        publishAuditHealth('file', chain, 'batch_written', batch.lastSeq - writtenSeq);
-        writtenSeq = batch.lastSeq;
-        writtenHash = batch.lastHash;
-        writtenTime = batch.lastTime;
-        if (cp && sinceCheckpoint >= cpEveryRecords) await checkpoint('records');
-        if (options.rotate && shouldRotate()) await rotate();
-      } catch (error) {
-        fail(error as Error, batch.waiters);
+  // Queued as bare lines: a sealed record object kept alive for the coalescing delay would outlive
+  // young-generation GC and cost more than it saves. The batch's last seq, hash and time are read
+  // back from its last line.
+  const writer = createBatchWriter<string>({
+    enforcer,
+    maxQueueRecords: maxRecords,
+    maxQueueBytes: maxBytes,
+    retryMs,
+    onError,
+    onEvent: (event, detail) => publishAuditHealth('file', chain, event, detail),
+    bytes: (line) => line.length,
+    seal(event) {
+      const sealed = head.seal(event);
+      sinceCheckpoint++;
+      firstTimeSinceCheckpoint ??= sealed.time;
+      return sealed.line;
+    },
+    async write(batch, durable) {
+      if (partial?.batch !== batch) {
+        partial = { batch, buffer: Buffer.from(batch.join('')), offset: 0 };
       }
-    }
-    writing = false;
-    if (!failure) {
-      const idle = idleWaiters;
-      idleWaiters = [];
-      for (const waiter of idle) waiter.resolve();
-    }
-  }
-
-  /** Writes `inflight` from where the last attempt stopped, so a retry never duplicates bytes. */
-  async function writeFrom(handle: number, buffer: Buffer) {
-    let offset = 0;
-    try {
-      while (offset < buffer.length) {
-        offset += await write(handle, buffer, offset);
+      const current = partial;
+      while (current.offset < current.buffer.length) {
+        const written = await write(fd, current.buffer, current.offset);
+        current.offset += written;
+        fileBytes += written;
       }
-      fileBytes += buffer.length;
-    } catch (error) {
-      inflight = buffer.subarray(offset);
-      fileBytes += offset;
-      throw error;
-    }
-  }
-
-  function fail(error: Error, waiters: Waiter[]) {
-    failure = error;
-    onError(error);
-    publishAuditHealth('file', chain, 'write_failed', error);
-    const lost = unavailable('The audit log write failed');
-    for (const waiter of [...waiters, ...durableWaiters]) waiter.reject(lost);
-    durableWaiters = [];
-    // Whoever waits for the queue to drain (flush, close) hears about the failure now, not never.
-    const idle = idleWaiters;
-    idleWaiters = [];
-    for (const waiter of idle) waiter.reject(lost);
-    if (closed) return;
-    retryTimer = setTimeout(retry, retryMs);
-    retryTimer.unref();
-  }
-
-  /**
-   * Writes the bytes a failure left behind. The sink keeps refusing records until that write has
-   * succeeded, so `healthy` does not flicker back while the disk is still full.
-   */
-  let recovering: Promise<void> | undefined;
-  function retry(): Promise<void> {
-    retryTimer = undefined;
-    recovering ??= (async () => {
-      publishAuditHealth('file', chain, 'retry');
-      try {
-        if (inflight) await writeFrom(fd, inflight);
-        inflight = undefined;
-        failure = undefined;
-        publishAuditHealth('file', chain, 'recovered');
-      } catch (error) {
-        fail(error as Error, []);
-        return;
-      }
-      if (drops.pending) sealLine(drops.take(enforcer));
-      schedule();
-    })().finally(() => {
-      recovering = undefined;
-    });
-    return recovering;
-  }
-
-  function sealLine(event: Parameters<ChainHead['seal']>[0]) {
-    const { line, time } = head.seal(event);
-    queue.push(line);
-    queuedBytes += line.length;
-    sinceCheckpoint++;
-    lastSealedTime = time;
-    firstTimeSinceCheckpoint ??= time;
-  }
+      partial = undefined;
+      if (durable) await fdatasync(fd);
+      const last = batch.at(-1) as string;
+      writtenSeq += batch.length;
+      writtenHash = hashOf(last);
+      writtenTime = timeOf(last);
+    },
+    async afterWrite() {
+      if (cp && sinceCheckpoint >= cpEveryRecords) await checkpoint('records');
+      if (options.rotate && shouldRotate()) await rotate();
+    },
+  });
 
   // One checkpoint at a time: two in flight would both point at the same predecessor (a fork).
   let checkpointing: Promise<void> = Promise.resolve();
   function checkpoint(trigger: CheckpointPayload['trigger']): Promise<void> {
     const next = checkpointing.then(() => issueCheckpoint(trigger));
     // Signing or storing it failed; shipping results are published by the shipper.
-    next.catch((e) => publishAuditHealth('file', chain, 'checkpoint_failed', e));
-    checkpointing = next.catch(() => {});
+    checkpointing = next.catch((e) => publishAuditHealth('file', chain, 'checkpoint_failed', e));
     return next;
   }
 
@@ -345,7 +250,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
 
   /** Moves the active file to a segment named by its first seq; the chain carries on in a new file. */
   async function rotate() {
-    if (queue.length > 0) return; // the next batch rotates, so no record is split from its batch
+    if (writer.queued > 0) return; // the next batch rotates, so no record is split from its batch
     await checkpoint('rotation');
     fs.fdatasyncSync(fd);
     // Throws (the sink fails closed) rather than replace an existing segment.
@@ -368,20 +273,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     }
   }
 
-  function flush(): Promise<void> {
-    if (!writing && !scheduled && !inflight && queue.length === 0) {
-      return failure ? Promise.reject(unavailable('The audit log write failed')) : Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      idleWaiters.push({ resolve, reject });
-      if (failure) reject(unavailable('The audit log write failed'));
-    });
-  }
-
   let cpTimer: NodeJS.Timeout | undefined;
   if (cp) {
     cpTimer = setInterval(() => {
-      if (!writing && !failure && !closed) void checkpoint('interval').catch(() => {});
+      if (!writer.writing && writer.healthy) void checkpoint('interval').catch(() => {});
     }, cp.everyMs ?? 60_000);
     cpTimer.unref();
   }
@@ -393,17 +288,19 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
    */
   function discard(): void {
     if (!pristine || closing) return;
-    closed = true;
+    // Only the guard's start-up `policy` record can be waiting (it does not count as recorded work).
+    const { inflight, queued } = writer.pending();
+
     closing = Promise.resolve();
+    writer.abandon();
     clearInterval(cpTimer);
-    clearTimeout(retryTimer);
     exitFlushers.delete(onExit);
     if (exitFlushers.size === 0) process.removeListener('exit', flushAllOnExit);
     try {
       if (!created) {
-        // Only the guard's `policy` record can be waiting here (it does not count as recorded work).
-        if (inflight) fs.writeSync(fd, inflight);
-        if (queue.length > 0) fs.writeSync(fd, queue.join(''));
+        if (partial) fs.writeSync(fd, partial.buffer.subarray(partial.offset));
+        else if (inflight) fs.writeSync(fd, inflight.join(''));
+        if (queued.length > 0) fs.writeSync(fd, queued.join(''));
         fs.writeSync(fd, head.seal({ type: 'writer_stop', enforcer }).line);
         fs.fdatasyncSync(fd);
       }
@@ -421,8 +318,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   const onExit = () => {
     if (pristine && !closing) return discard();
     try {
-      if (inflight) fs.writeSync(fd, inflight);
-      if (queue.length > 0) fs.writeSync(fd, queue.join(''));
+      const { inflight, queued } = writer.pending();
+      if (partial) fs.writeSync(fd, partial.buffer.subarray(partial.offset));
+      else if (inflight) fs.writeSync(fd, inflight.join(''));
+      if (queued.length > 0) fs.writeSync(fd, queued.join(''));
     } catch {
       // Nothing more can be done while exiting; the next open repairs any torn line.
     }
@@ -432,45 +331,28 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
 
   return {
     get healthy() {
-      return !failure && !closed;
+      return writer.healthy;
     },
     get queueDepth() {
-      return queue.length;
+      return writer.queueDepth;
     },
     append(event, durable = false) {
-      if (closed) throw unavailable('The audit log is closed');
-      if (failure) throw unavailable('The audit log cannot be written; retrying');
-      if (queue.length >= maxRecords || queuedBytes >= maxBytes)
-        throw unavailable('The audit write queue is full');
-      // Decisions refused while the queue was full are accounted for as soon as records fit again.
-      if (drops.pending) sealLine(drops.take(enforcer));
-      sealLine(event);
+      const done = writer.append(event, durable);
       // The guard's start-up `policy` record is not work done: a start that fails after it still
       // leaves the log as it found it (see discard).
       if (event.type !== 'policy') pristine = false;
-      schedule();
-      if (!durable) return undefined;
-      return new Promise<void>((resolve, reject) => durableWaiters.push({ resolve, reject }));
+      return done;
     },
-    noteDropped(cause) {
-      drops.note(cause);
-    },
-    flush,
+    noteDropped: writer.noteDropped,
+    flush: writer.flush,
     discard,
     close() {
       if (closing) return closing;
       closing = (async () => {
         clearInterval(cpTimer);
-        clearTimeout(retryTimer);
-        closed = true; // refuse appends and stop retrying from here on
+
         try {
-          // One last attempt to write what a failure left behind, then the writer_stop record.
-          if (failure) await retry();
-          if (failure) throw unavailable('The audit log cannot be written; records are still pending');
-          if (drops.pending) sealLine(drops.take(enforcer));
-          sealLine({ type: 'writer_stop', enforcer });
-          schedule();
-          await flush();
+          await writer.stop({ type: 'writer_stop', enforcer });
           fs.fdatasyncSync(fd);
           await checkpoint('close');
         } finally {
@@ -491,6 +373,22 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
 const exitFlushers = new Set<() => void>();
 function flushAllOnExit(): void {
   for (const flush of exitFlushers) flush();
+}
+
+/**
+ * The top-level `hash` and `time` of a canonical line. Members are in key order and strings escape
+ * their quotes, so the first `"hash":"` is the top-level one (only the enforcer, actor and consent
+ * objects come before it, and none has a `hash` key), and the last `"time":"` is (only `type` and `v`
+ * follow it).
+ */
+function hashOf(line: string): string {
+  const at = line.indexOf('"hash":"') + 8;
+  return line.slice(at, at + 64);
+}
+
+function timeOf(line: string): string {
+  const at = line.lastIndexOf('"time":"') + 8;
+  return line.slice(at, line.indexOf('"', at));
 }
 
 function write(fd: number, buffer: Buffer, offset: number): Promise<number> {

@@ -1,8 +1,15 @@
 /**
  * `pipl-guard/audit`: tools for reading the audit log after the fact — verify the hash chain and
  * signed checkpoints, query, export (OCSF, CSV), stats, and the readers under them. The sinks that
- * write the log are in the root (`fileAuditSink`, `memoryAuditSink`) and `pipl-guard/postgres`.
+ * write the log are in the root (`fileAuditSink`, `memoryAuditSink`) and `pipl-guard/postgres`;
+ * `createBatchWriter` is the write queue they share, for writing a sink of your own.
  */
+export {
+  type BatchWriter,
+  type BatchWriterEvent,
+  type BatchWriterOptions,
+  createBatchWriter,
+} from './batch-writer.js';
 export {
   CHECKPOINT_TYPE,
   type CheckpointCheck,

@@ -1,6 +1,6 @@
-import { type AuditLine, lineProblem, type ReadLinesOptions, readTimeline } from './reader.js';
 import { DEPRECATED_REASON_ALIASES } from '../errors/articles.js';
 import type { ReasonCode } from '../errors/codes.js';
+import { type AuditLine, lineProblem, type ReadLinesOptions, readTimeline } from './reader.js';
 import type { AuditRecord, DecisionEvent } from './record.js';
 import { recordShapeProblem } from './record-check.js';
 

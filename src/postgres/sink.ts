@@ -1,10 +1,11 @@
 import type { Pool } from 'pg';
+import { createBatchWriter } from '../audit/batch-writer.js';
 import { ChainHead } from '../audit/chain.js';
 import type { CheckpointPayload } from '../audit/checkpoint.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
-import { type AuditSink, DropCounter, defaultEnforcer, type Enforcer } from '../audit/sink.js';
+import { type AuditSink, defaultEnforcer, type Enforcer } from '../audit/sink.js';
 import { publishAuditHealth } from '../diagnostics/channels.js';
-import { PiplConfigError, PiplGuardError } from '../errors/errors.js';
+import { PiplConfigError } from '../errors/errors.js';
 import { foreignRows, type PgCheckpointOptions, pgCheckpointer } from './checkpoints.js';
 import { auditIdentifier, DEFAULT_AUDIT_TABLE, migrateAuditTable } from './migration.js';
 
@@ -49,11 +50,6 @@ export interface PostgresAuditSinkOptions {
   checkpoint?: PgCheckpointOptions;
 }
 
-interface Waiter {
-  resolve(): void;
-  reject(error: Error): void;
-}
-
 interface Row {
   seq: number;
   time: string;
@@ -70,7 +66,6 @@ interface Entry {
   row: Row;
   /** Kept so the record can be sealed again after a fork (same event, same time). */
   event: AuditEvent;
-  waiter?: Waiter;
 }
 
 /**
@@ -224,70 +219,58 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
     );
   }
 
-  const queue: Entry[] = [];
-  /** The batch being written, kept after a failure and retried before anything else. */
-  let inflight: Entry[] | undefined;
-  let idleWaiters: Waiter[] = [];
-  let writing = false;
-  let scheduled = false;
-  let failure: Error | undefined;
-  /** Set when another writer holds this chain: retrying cannot help. */
-  let fatal = false;
-  let closed = false;
-  let closing: Promise<void> | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let recovering: Promise<void> | undefined;
-  const drops = new DropCounter();
   let sinceCheckpoint = 0;
   let firstTime: string | null = null;
   let lastTime: string | null = null;
   let checkpointDue: CheckpointPayload['trigger'] | undefined;
+  let closing: Promise<void> | undefined;
   /** When recent forks happened: many in a short time means a second live writer, not one forgery. */
   const forkTimes: number[] = [];
 
-  const unavailable = (why: string) => new PiplGuardError('audit_unavailable', why);
-
-  function schedule() {
-    if (scheduled || writing || failure) return;
-    scheduled = true;
-    setImmediate(drain);
-  }
-
-  async function drain() {
-    scheduled = false;
-    writing = true;
-    while (!failure && (inflight || queue.length > 0 || checkpointDue)) {
-      try {
-        // A due checkpoint goes first, so steady load cannot postpone it for ever.
-        if (checkpointDue && !inflight) {
-          const trigger = checkpointDue;
-          checkpointDue = undefined;
-          await checkpointNow(trigger);
-        } else {
-          inflight ??= queue.splice(0, maxBatch);
-          await writeInflight();
-          if (cp && sinceCheckpoint >= cpEveryRecords) checkpointDue = 'records';
-        }
-      } catch (error) {
-        fail(error as Error);
-      }
-    }
-    writing = false;
-    if (!failure) {
-      const idle = idleWaiters;
-      idleWaiters = [];
-      for (const waiter of idle) waiter.resolve();
-    }
-  }
+  const writer = createBatchWriter<Entry>({
+    enforcer,
+    maxQueueRecords: maxRecords,
+    maxBatchRecords: maxBatch,
+    retryMs,
+    onError,
+    onEvent: (event, detail) => publishAuditHealth('postgres', chain, event, detail),
+    seal(event) {
+      const { record, line } = head.seal(event);
+      return { row: rowOf(record, line), event };
+    },
+    write: writeBatch,
+    afterWrite() {
+      if (cp && sinceCheckpoint >= cpEveryRecords) checkpointDue = 'records';
+      return undefined;
+    },
+    // A due checkpoint goes first, so steady load cannot postpone it for ever.
+    housekeeping: {
+      due: () => checkpointDue !== undefined,
+      run() {
+        const trigger = checkpointDue as CheckpointPayload['trigger'];
+        checkpointDue = undefined;
+        return checkpointNow(trigger);
+      },
+    },
+    isFatal: (error) => error instanceof ChainConflictError,
+    onFatalLoss(buffered) {
+      // Without a signing key no fork marker can be recorded: buffered records (already answered)
+      // that were waiting cannot be stored. Say how many, so the hole is known.
+      onError(
+        new Error(
+          `${buffered} buffered audit record(s) of chain "${chain}" cannot be stored after the chain conflict`,
+        ),
+      );
+    },
+  });
 
   /**
-   * Inserts the in-flight batch. On a chain conflict (with checkpoints configured): signs a fork
-   * marker, re-seals everything pending after the foreign rows and inserts again, so a decision
-   * answered before the conflict is still stored and later requests are not refused.
+   * Inserts one batch. On a chain conflict (with checkpoints configured): signs a fork marker,
+   * re-seals everything pending after the foreign rows and inserts again, so a decision answered
+   * before the conflict is still stored and later requests are not refused.
    */
-  async function writeInflight(): Promise<void> {
+  async function writeBatch(batch: readonly Entry[]): Promise<void> {
     for (;;) {
-      const batch = inflight as Entry[];
       try {
         await insert(batch.map((entry) => entry.row));
       } catch (error) {
@@ -295,15 +278,12 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
         await fork();
         continue;
       }
-      inflight = undefined;
       const last = batch.at(-1)?.row as Row;
       writtenSeq = last.seq;
       writtenHash = last.hash;
       sinceCheckpoint += batch.length;
       firstTime ??= batch[0]?.row.time ?? null;
       lastTime = last.time;
-      for (const entry of batch) entry.waiter?.resolve();
-      publishAuditHealth('postgres', chain, 'batch_written', batch.length);
       return;
     }
   }
@@ -342,7 +322,8 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
     );
     onError(new ChainConflictError(chain, table, foreign));
     head = new ChainHead(chain, foreign.toSeq + 1, foreign.toHash);
-    for (const entry of [...(inflight ?? []), ...queue]) {
+    const { inflight, queued } = writer.pending();
+    for (const entry of [...(inflight ?? []), ...queued]) {
       const { record, line } = head.seal(entry.event, Date.parse(entry.row.time));
       entry.row = rowOf(record, line);
     }
@@ -374,135 +355,31 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
     }
   }
 
-  function fail(error: Error) {
-    failure = error;
-    publishAuditHealth('postgres', chain, 'write_failed', error);
-    if (error instanceof ChainConflictError) fatal = true;
-    onError(error);
-    if (fatal) {
-      // Without a signing key no fork marker can be recorded: buffered records (already answered)
-      // that were waiting cannot be stored. Say how many, so the hole is known.
-      const buffered = [...(inflight ?? []), ...queue].filter((entry) => !entry.waiter).length;
-      if (buffered > 0) {
-        onError(
-          new Error(
-            `${buffered} buffered audit record(s) of chain "${chain}" cannot be stored after the chain conflict`,
-          ),
-        );
-      }
-    }
-    const lost = unavailable(fatal ? error.message : 'The audit log write failed');
-    for (const entry of [...(inflight ?? []), ...queue]) {
-      entry.waiter?.reject(lost);
-      delete entry.waiter;
-    }
-    const idle = idleWaiters;
-    idleWaiters = [];
-    for (const waiter of idle) waiter.reject(lost);
-    if (!fatal && !closed) {
-      retryTimer = setTimeout(retry, retryMs);
-      retryTimer.unref();
-    }
-  }
-
-  /**
-   * Retries the failed batch. The sink keeps refusing records until that INSERT has succeeded, so
-   * `healthy` does not flicker back while the database is still down.
-   */
-  function retry(): Promise<void> {
-    retryTimer = undefined;
-    if (recovering) return recovering;
-    recovering = (async () => {
-      if (fatal || !failure) return;
-      publishAuditHealth('postgres', chain, 'retry');
-      try {
-        if (inflight) await writeInflight();
-        failure = undefined;
-        publishAuditHealth('postgres', chain, 'recovered');
-        if (drops.pending) seal(drops.take(enforcer));
-        schedule();
-      } catch (error) {
-        fail(error as Error);
-      }
-    })().finally(() => {
-      recovering = undefined;
-    });
-    return recovering;
-  }
-
-  function seal(event: AuditEvent, waiter?: Waiter) {
-    const { record, line } = head.seal(event);
-    const entry: Entry = { row: rowOf(record, line), event };
-    if (waiter) entry.waiter = waiter;
-    queue.push(entry);
-  }
-
-  function flush(): Promise<void> {
-    if (failure) return Promise.reject(unavailable(failureMessage()));
-    if (!writing && !scheduled && !inflight && queue.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => idleWaiters.push({ resolve, reject }));
-  }
-
-  function failureMessage(): string {
-    return fatal && failure ? failure.message : 'The audit log cannot be written; retrying';
-  }
-
   let cpTimer: NodeJS.Timeout | undefined;
   if (checkpointer) {
     cpTimer = setInterval(() => {
-      if (failure || closed) return;
+      if (!writer.healthy) return;
       checkpointDue ??= 'interval';
-      schedule();
+      writer.kick();
     }, cp?.everyMs ?? 60_000);
     cpTimer.unref();
   }
 
   return {
     get healthy() {
-      return !failure && !closed;
+      return writer.healthy;
     },
     get queueDepth() {
-      return queue.length + (inflight?.length ?? 0);
+      return writer.queueDepth;
     },
-    append(event, durable = false) {
-      if (closed) throw unavailable('The audit log is closed');
-      if (failure) throw unavailable(failureMessage());
-      if (queue.length + (inflight?.length ?? 0) >= maxRecords)
-        throw unavailable('The audit write queue is full');
-      // Decisions refused while the queue was full are accounted for as soon as records fit again.
-      if (drops.pending) seal(drops.take(enforcer));
-      if (!durable) {
-        seal(event);
-        schedule();
-        return undefined;
-      }
-      let waiter: Waiter | undefined;
-      const done = new Promise<void>((resolve, reject) => {
-        waiter = { resolve, reject };
-      });
-      seal(event, waiter);
-      schedule();
-      return done;
-    },
-    noteDropped(cause) {
-      drops.note(cause);
-    },
-    flush,
+    append: writer.append,
+    noteDropped: writer.noteDropped,
+    flush: writer.flush,
     close() {
       if (closing) return closing;
       closing = (async () => {
-        clearTimeout(retryTimer);
-        retryTimer = undefined;
-        closed = true; // refuse appends and stop retrying from here on
         try {
-          // One last attempt to write what a failure left behind, then the writer_stop record.
-          if (recovering) await recovering;
-          if (failure && !fatal) await retry();
-          if (failure) throw unavailable(failureMessage());
-          if (drops.pending) seal(drops.take(enforcer));
-          seal({ type: 'writer_stop', enforcer });
-          schedule();
-          await flush();
+          await writer.stop({ type: 'writer_stop', enforcer });
           await checkpointNow('close');
         } finally {
           clearInterval(cpTimer);
