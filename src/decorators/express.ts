@@ -5,11 +5,11 @@ import {
   expressGuard,
   sendProblem,
 } from '../adapters/express/guard.js';
-import { isPiplGuardError, PiplConfigError } from '../errors/errors.js';
+import { isPiplGuardError } from '../errors/errors.js';
 import type { PiplGuard } from '../guard/types.js';
 import { runMarked } from './marker.js';
-import type { AnyClass, HttpMethod, MethodEntry } from './registry.js';
-import { checkClass, type ResolvedMethod } from './resolve.js';
+import type { HttpMethod, MethodEntry } from './registry.js';
+import { mountableMethods, type ResolvedMethod } from './resolve.js';
 
 /** An Express app or `express.Router()`. */
 export type ExpressRouterLike = {
@@ -78,15 +78,7 @@ export function mountExpressController<P extends string, C extends string>(
   instance: object,
   options: ExpressGuardOptions = {},
 ): void {
-  const target = instance.constructor as AnyClass;
-  const methods = checkClass(pipl.policy, target);
-  for (const method of methods) {
-    if (!method.entry.http) {
-      throw new PiplConfigError(`${target.name}.${method.name}(): no @Route, so it cannot be mounted`);
-    }
-  }
-  for (const method of methods) {
-    const http = method.entry.http as NonNullable<MethodEntry['http']>;
+  for (const { method, http } of mountableMethods(pipl.policy, instance)) {
     const handler = handlerFor(instance, method.name);
     if (method.route === undefined) router[http.method](http.path, handler);
     else router[http.method](http.path, expressMethodGuard(pipl, method, options), handler);

@@ -5,11 +5,11 @@ import {
   koaGuard,
   sendProblem,
 } from '../adapters/koa/guard.js';
-import { isPiplGuardError, PiplConfigError } from '../errors/errors.js';
+import { isPiplGuardError } from '../errors/errors.js';
 import type { PiplGuard } from '../guard/types.js';
 import { runMarked } from './marker.js';
-import type { AnyClass, HttpMethod, MethodEntry } from './registry.js';
-import { checkClass, type ResolvedMethod } from './resolve.js';
+import type { HttpMethod, MethodEntry } from './registry.js';
+import { mountableMethods, type ResolvedMethod } from './resolve.js';
 
 /** A `@koa/router` Router. */
 export type KoaRouterLike = { [M in HttpMethod]: (path: string, ...middleware: Middleware[]) => unknown };
@@ -71,15 +71,7 @@ export function mountKoaController<P extends string, C extends string>(
   instance: object,
   options: KoaGuardOptions = {},
 ): void {
-  const target = instance.constructor as AnyClass;
-  const methods = checkClass(pipl.policy, target);
-  for (const method of methods) {
-    if (!method.entry.http) {
-      throw new PiplConfigError(`${target.name}.${method.name}(): no @Route, so it cannot be mounted`);
-    }
-  }
-  for (const method of methods) {
-    const http = method.entry.http as NonNullable<MethodEntry['http']>;
+  for (const { method, http } of mountableMethods(pipl.policy, instance)) {
     const handler = handlerFor(instance, method.name);
     if (method.route === undefined) router[http.method](http.path, handler);
     else router[http.method](http.path, koaMethodGuard(pipl, method, options), handler);

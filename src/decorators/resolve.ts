@@ -66,3 +66,21 @@ export function resolveMethod(policy: Policy, target: AnyClass, entry: MethodEnt
 export function checkClass(policy: Policy, target: AnyClass): ResolvedMethod[] {
   return [...decoratedMethods(target).values()].map((entry) => resolveMethod(policy, target, entry));
 }
+
+/**
+ * Every method of a plain controller instance, checked, with its `@Route`: all or nothing, so a
+ * class with one unmountable method mounts none (`PiplConfigError` naming it).
+ */
+export function mountableMethods(
+  policy: Policy,
+  instance: object,
+): { method: ResolvedMethod; http: NonNullable<MethodEntry['http']> }[] {
+  const target = instance.constructor as AnyClass;
+  const methods = checkClass(policy, target);
+  for (const method of methods) {
+    if (!method.entry.http) {
+      throw new PiplConfigError(`${target.name}.${method.name}(): no @Route, so it cannot be mounted`);
+    }
+  }
+  return methods.map((method) => ({ method, http: method.entry.http as NonNullable<MethodEntry['http']> }));
+}
