@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import { hostname } from 'node:os';
-import { segmentsOf } from './segments.js';
+import { readTailLines, segmentsOf } from './segments.js';
 
 /**
  * The chain a file sink writes when none is named. An existing log keeps the chain it has (a
@@ -29,26 +28,12 @@ export function defaultChainName(path: string): string {
 
 /** The chain of the last parseable record in the file's final 256 KiB (a torn last line is skipped). */
 function lastChain(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return undefined;
+  const lines = readTailLines(file);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      const chain = (JSON.parse(lines[i] as string) as { chain?: unknown }).chain;
+      if (typeof chain === 'string') return chain;
+    } catch {}
   }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const length = Math.min(size, 256 * 1024);
-    const buffer = Buffer.alloc(length);
-    fs.readSync(fd, buffer, 0, length, size - length);
-    const lines = buffer.toString('utf8').split('\n');
-    for (let i = lines.length - 1; i >= 0; i--) {
-      try {
-        const chain = (JSON.parse(lines[i] as string) as { chain?: unknown }).chain;
-        if (typeof chain === 'string') return chain;
-      } catch {}
-    }
-    return undefined;
-  } finally {
-    fs.closeSync(fd);
-  }
+  return undefined;
 }

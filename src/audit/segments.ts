@@ -41,27 +41,31 @@ export function segmentsOf(activePath: string): Segment[] {
   }));
 }
 
-/** The last non-empty line of a small-tailed file, or undefined when the file is missing or empty. */
-export function readTail(path: string): string | undefined {
+/** The non-empty lines of a file's final 256 KiB, oldest first; `[]` when it is missing or empty. */
+export function readTailLines(path: string): string[] {
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
   } catch {
-    return undefined;
+    return [];
   }
   try {
     const size = fs.fstatSync(fd).size;
     const length = Math.min(size, 256 * 1024);
     const buffer = Buffer.alloc(length);
     fs.readSync(fd, buffer, 0, length, size - length);
-    const lines = buffer
+    return buffer
       .toString('utf8')
       .split('\n')
       .filter((line) => line.length > 0);
-    return lines.at(-1);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** The last non-empty line of a small-tailed file, or undefined when the file is missing or empty. */
+export function readTail(path: string): string | undefined {
+  return readTailLines(path).at(-1);
 }
 
 /**
