@@ -112,13 +112,7 @@ export function INSERT_ONLY_ROLE_SQL(
 ): string {
   const r = auditIdentifier(role, 'role');
   const t = auditIdentifier(table);
-  return `DO $do$
-BEGIN
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '${r}') THEN
-    CREATE ROLE "${r}" NOLOGIN;
-  END IF;
-END
-$do$;
+  return `${createRoleSql(r)}
 REVOKE ALL ON TABLE "${t}" FROM PUBLIC;
 REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${t}" FROM "${r}";
 GRANT INSERT, SELECT ON TABLE "${t}" TO "${r}";
@@ -146,13 +140,7 @@ export function CHECKPOINT_ROLE_SQL(
 ): string {
   const r = auditIdentifier(role, 'role');
   const t = auditIdentifier(table);
-  return `DO $do$
-BEGIN
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '${r}') THEN
-    CREATE ROLE "${r}" NOLOGIN;
-  END IF;
-END
-$do$;
+  return `${createRoleSql(r)}
 REVOKE ALL ON TABLE "${t}_cp" FROM PUBLIC;
 REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "${t}_cp" FROM "${r}";
 GRANT INSERT, SELECT ON TABLE "${t}_cp" TO "${r}";
@@ -176,4 +164,15 @@ export async function migrateAuditTable(
   // Several statements in one simple-protocol query run as one implicit transaction, so the
   // transaction-scoped advisory lock is held until the last statement is done.
   await pool.query(`SELECT pg_advisory_xact_lock(hashtext('pipl-guard:migrate:${table}'));\n${sql}`);
+}
+
+/** Creates the role `NOLOGIN` when it is missing (idempotent); `role` is a checked identifier. */
+function createRoleSql(role: string): string {
+  return `DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '${role}') THEN
+    CREATE ROLE "${role}" NOLOGIN;
+  END IF;
+END
+$do$;`;
 }
