@@ -112,37 +112,76 @@ function isoTime(nowMs: number): string {
   return clockIso;
 }
 
+/** The members every record gets from its chain, in the order `seal` computes them. */
+const CHAINED_KEYS = ['v', 'id', 'time', 'chain', 'seq', 'prev'] as const;
+
+/** One member of a record shape, in canonical order. */
+interface Slot {
+  readonly key: string;
+  /** `"key":`, quoted once per shape instead of once per record. */
+  readonly prefix: string;
+  /** Does the key sort before `hash` (its member goes before `hash` in the line)? */
+  readonly early: boolean;
+  /** Index in CHAINED_KEYS when the chain supplies the value, else -1 (the event does). */
+  readonly chained: number;
+  /**
+   * The last value seen here and its member text. A route's records repeat most members (type,
+   * route, purpose, categories, enforcer…): those are serialised once, not once per record.
+   */
+  last: unknown;
+  lastText: string;
+}
+
 /**
- * Sorted key orders by event type. Events of one type come from one object literal, so their
+ * Key orders by event type. Events of one type come from one object literal, so their
  * `Object.keys` arrays match element for element and the sort is done once; any other shape is
  * sorted afresh.
  */
 interface Shape {
   raw: string[];
-  /** Keys in canonical order, `hash` left out (it is never hashed). */
-  sorted: string[];
-  /** `"key":` of each sorted key, quoted once per shape instead of once per record. */
-  prefix: string[];
-  /** Does the key sort before `hash` (its member goes before `hash` in the line)? */
-  early: boolean[];
+  slots: Slot[];
 }
 const shapes = new Map<unknown, Shape>();
-function shapeOf(source: Record<string, unknown>, chained: Record<string, unknown>): Shape {
+function shapeOf(source: Record<string, unknown>): Shape {
   const raw = Object.keys(source);
   const known = shapes.get(source.type);
-  if (known && known.raw.length === raw.length && known.raw.every((key, i) => key === raw[i])) return known;
-  const all = [...raw];
-  for (const key in chained) if (!(key in source)) all.push(key);
+  if (known && sameKeys(known.raw, raw)) return known;
+  const all: string[] = [...raw];
+  for (const key of CHAINED_KEYS) if (!(key in source)) all.push(key);
   // A stray `hash` on the event (plain JavaScript callers) never enters what is hashed.
   const sorted = all.filter((key) => key !== 'hash').sort();
   const shape: Shape = {
     raw,
-    sorted,
-    prefix: sorted.map((key) => `${quoteKey(key)}:`),
-    early: sorted.map((key) => key < 'hash'),
+    slots: sorted.map((key) => ({
+      key,
+      prefix: `${quoteKey(key)}:`,
+      early: key < 'hash',
+      chained: (CHAINED_KEYS as readonly string[]).indexOf(key),
+      last: undefined,
+      lastText: '',
+    })),
   };
   if (shapes.size < 64) shapes.set(source.type, shape);
   return shape;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** `"key":value` of one member, reusing the slot's last text when the value repeats. */
+function memberText(slot: Slot, value: unknown): string {
+  // Primitives compare by value; a frozen object cannot have changed since it was serialised
+  // (the same rule canonicalize() applies). Anything else is serialised afresh.
+  if (value === slot.last && (typeof value !== 'object' || value === null || Object.isFrozen(value))) {
+    return slot.lastText;
+  }
+  const text = slot.prefix + (typeof value === 'string' ? JSON.stringify(value) : canonicalize(value));
+  slot.last = value;
+  slot.lastText = text;
+  return text;
 }
 
 /**
@@ -167,32 +206,29 @@ export class ChainHead {
     // Built member by member from the event: no intermediate object, no spread (on Node 20
     // `{ ...event, more }` takes a slow path that costs more than hashing the record).
     const source = event as unknown as Record<string, unknown>;
-    const chained: Record<string, unknown> = {
-      v: AUDIT_SCHEMA_VERSION,
-      id: uuidv7(nowMs),
-      time: isoTime(nowMs),
-      chain: this.chain,
-      seq: this.seq,
-      prev: this.prev,
-    };
-    const shape = shapeOf(source, chained);
-    const { sorted, prefix, early } = shape;
+    const chained = [AUDIT_SCHEMA_VERSION, uuidv7(nowMs), isoTime(nowMs), this.chain, this.seq, this.prev];
+    const { slots } = shapeOf(source);
     // Members before and after `hash` in canonical order: the hashed text is both joined, the
     // stored line puts `hash` between them, so the line is canonical too.
     let before = '';
     let after = '';
-    for (let i = 0; i < sorted.length; i++) {
-      const key = sorted[i] as string;
-      const value = key in chained ? chained[key] : source[key];
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as Slot;
+      const value = slot.chained >= 0 ? chained[slot.chained] : source[slot.key];
       if (value === undefined) continue;
-      const member =
-        (prefix[i] as string) + (typeof value === 'string' ? JSON.stringify(value) : canonicalize(value));
-      if (early[i]) before = before === '' ? member : `${before},${member}`;
+      const member = memberText(slot, value);
+      if (slot.early) before = before === '' ? member : `${before},${member}`;
       else after = after === '' ? member : `${after},${member}`;
     }
-    const hash = sha256(`{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`, this.alg);
-    const hashMember = `"hash":"${hash}"`;
-    const line = `{${before === '' ? '' : `${before},`}${hashMember}${after === '' ? '' : `,${after}`}}\n`;
+    const hashed = `{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`;
+    const hash = sha256(hashed, this.alg);
+    // Hashing flattened `hashed`: the line is cut from it, so writing the line copies three flat
+    // pieces instead of walking every member's concatenation a second time.
+    const split = before.length + 1;
+    const line =
+      before === ''
+        ? `{"hash":"${hash}"${after === '' ? '' : ','}${hashed.slice(1)}\n`
+        : `${hashed.slice(0, split)},"hash":"${hash}"${hashed.slice(split)}\n`;
     this.seq += 1;
     this.prev = hash;
     return new Sealed(line, source, chained, hash);
@@ -203,11 +239,12 @@ export class ChainHead {
 export class Sealed {
   readonly line: string;
   private readonly source: Record<string, unknown>;
-  private readonly chained: Record<string, unknown>;
+  /** Values of CHAINED_KEYS, in that order. */
+  private readonly chained: readonly unknown[];
   private readonly hash: string;
   private built: AuditRecord | undefined;
 
-  constructor(line: string, source: Record<string, unknown>, chained: Record<string, unknown>, hash: string) {
+  constructor(line: string, source: Record<string, unknown>, chained: readonly unknown[], hash: string) {
     this.line = line;
     this.source = source;
     this.chained = chained;
@@ -216,12 +253,12 @@ export class Sealed {
 
   /** RFC 3339 time of the record. */
   get time(): string {
-    return this.chained.time as string;
+    return this.chained[2] as string;
   }
 
   /** Position of the record in its chain. */
   get seq(): number {
-    return this.chained.seq as number;
+    return this.chained[4] as number;
   }
 
   /** The record's `hash` (SHA-256 hex). */
@@ -230,9 +267,14 @@ export class Sealed {
   }
 
   get record(): AuditRecord {
-    this.built ??= Object.assign({}, this.source, this.chained, {
-      hash: this.hash,
-    }) as unknown as AuditRecord;
+    if (this.built === undefined) {
+      const record: Record<string, unknown> = Object.assign({}, this.source);
+      CHAINED_KEYS.forEach((key, i) => {
+        record[key] = this.chained[i];
+      });
+      record.hash = this.hash;
+      this.built = record as unknown as AuditRecord;
+    }
     return this.built;
   }
 }
