@@ -34,13 +34,27 @@ export function routeLabeller(mountPath: unknown): (pattern: string | undefined)
 /**
  * Reads a Node request's headers with every value the client sent: duplicates of `Authorization`
  * (which `req.headers` silently drops) or of the consent header come back as a list, and the token
- * extractor refuses them as `token_ambiguous`.
+ * extractor refuses them as `token_ambiguous`. Reads `req.rawHeaders` for the one name asked for:
+ * `req.headersDistinct` would build (and lower-case) an object of every header on each request.
  */
 export function nodeHeaderReader(req: IncomingMessage): HeaderReader {
   return function readHeader(name) {
-    const values = req.headersDistinct[name];
-    return values?.length === 1 ? values[0] : values;
+    return rawHeaderValues(req.rawHeaders, name);
   };
+}
+
+/** Every value sent for `name` (lower case): one string, or a list when it was sent more than once. */
+function rawHeaderValues(raw: readonly string[], name: string): string | string[] | undefined {
+  let found: string | string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i] as string;
+    if (key.length !== name.length || (key !== name && key.toLowerCase() !== name)) continue;
+    const value = raw[i + 1] as string;
+    if (found === undefined) found = value;
+    else if (typeof found === 'string') found = [found, value];
+    else found.push(value);
+  }
+  return found;
 }
 
 /**

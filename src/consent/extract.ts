@@ -12,7 +12,7 @@ export interface TokenLocation {
 
 /**
  * Reads one request header by lower-case name: every value the client sent, as a list when it was
- * sent more than once (Node's `req.headersDistinct`). `req.headers` is not enough: Node keeps only
+ * sent more than once (as in Node's `req.headersDistinct`). `req.headers` is not enough: Node keeps only
  * the first of duplicate `Authorization` headers there, so a second credential would go unseen.
  */
 export type HeaderReader = (name: string) => string | string[] | undefined;

@@ -126,6 +126,16 @@ const optionsSchema = z
 /** Three base64url segments; the signature may be empty only so that `alg: none` gets its own answer. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+/**
+ * The verifier cache's key: the last 64 characters of the token, which fall in its signature. A
+ * fresh header string is hashed on every Map lookup, and hashing the whole token (about 550
+ * characters for a small consent) cost more than the rest of a cache hit; the entry then holds the
+ * whole token, compared with `===`.
+ */
+function cacheKey(token: string): string {
+  return token.length > 64 ? token.slice(-64) : token;
+}
+
 /** jose error codes → our reason codes. Anything unlisted is `token_invalid`. */
 const JOSE_REASONS: Record<string, DenyReason> = {
   ERR_JWT_EXPIRED: 'token_expired',
@@ -179,7 +189,9 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
   keyResolver.catch(() => {});
 
   const cache =
-    options.cache === false ? undefined : new Map<string, { consent: VerifiedConsent; until: number }>();
+    options.cache === false
+      ? undefined
+      : new Map<string, { token: string; consent: VerifiedConsent; until: number }>();
   const cacheMax = options.cache === false ? 0 : options.cache.max;
   const cacheTtl = options.cache === false ? 0 : options.cache.ttlSec;
 
@@ -192,11 +204,13 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
     }
     const nowSec = Date.now() / 1000;
     if (cache) {
-      const hit = cache.get(token);
+      const stored = cache.get(cacheKey(token));
+      // The key is only the tail: an entry counts for the exact token it was verified for.
+      const hit = stored?.token === token ? stored : undefined;
       publishTokenCache(hit !== undefined && nowSec <= hit.until);
       if (hit) {
         if (nowSec <= hit.until) return hit.consent;
-        cache.delete(token);
+        cache.delete(cacheKey(token));
       }
     }
     if (!COMPACT_JWS.test(token)) {
@@ -232,8 +246,9 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
       let until = Math.min(consent.expiresAt + tolerance, nowSec + cacheTtl);
       if (options.maxTokenAgeSec !== undefined)
         until = Math.min(until, consent.issuedAt + options.maxTokenAgeSec + tolerance);
-      if (cache.size >= cacheMax) cache.delete(cache.keys().next().value as string);
-      cache.set(token, { consent, until });
+      const key = cacheKey(token);
+      if (cache.size >= cacheMax && !cache.has(key)) cache.delete(cache.keys().next().value as string);
+      cache.set(key, { token, consent, until });
     }
     return consent;
   }
