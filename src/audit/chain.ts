@@ -208,27 +208,29 @@ export class ChainHead {
     const source = event as unknown as Record<string, unknown>;
     const chained = [AUDIT_SCHEMA_VERSION, uuidv7(nowMs), isoTime(nowMs), this.chain, this.seq, this.prev];
     const { slots } = shapeOf(source);
-    // Members before and after `hash` in canonical order: the hashed text is both joined, the
-    // stored line puts `hash` between them, so the line is canonical too.
-    let before = '';
-    let after = '';
+    // Members in canonical order, `hash` left out: joined, they are the hashed text. Joining an array
+    // builds one flat string; concatenating member by member built a rope that hashing and writing
+    // each had to walk (measured: 11 → 7.5 µs for a decision and an outcome record, encoding included).
+    const parts: string[] = [];
+    let early = 0;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i] as Slot;
       const value = slot.chained >= 0 ? chained[slot.chained] : source[slot.key];
       if (value === undefined) continue;
-      const member = memberText(slot, value);
-      if (slot.early) before = before === '' ? member : `${before},${member}`;
-      else after = after === '' ? member : `${after},${member}`;
+      parts.push(memberText(slot, value));
+      if (slot.early) early++;
     }
-    const hashed = `{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`;
+    const hashed = `{${parts.join(',')}}`;
     const hash = sha256(hashed, this.alg);
-    // Hashing flattened `hashed`: the line is cut from it, so writing the line copies three flat
-    // pieces instead of walking every member's concatenation a second time.
-    const split = before.length + 1;
-    const line =
-      before === ''
-        ? `{"hash":"${hash}"${after === '' ? '' : ','}${hashed.slice(1)}\n`
-        : `${hashed.slice(0, split)},"hash":"${hash}"${hashed.slice(split)}\n`;
+    // The stored line puts `hash` after the members that sort before it, so the line is canonical too.
+    let line: string;
+    if (early === 0) {
+      line = `{"hash":"${hash}"${parts.length === 0 ? '' : ','}${hashed.slice(1)}\n`;
+    } else {
+      let split = 0; // position of the comma (or closing brace) after the last early member
+      for (let i = 0; i < early; i++) split += (parts[i] as string).length + 1;
+      line = `${hashed.slice(0, split)},"hash":"${hash}"${hashed.slice(split)}\n`;
+    }
     this.seq += 1;
     this.prev = hash;
     return new Sealed(line, source, chained, hash);

@@ -1,4 +1,4 @@
-import type { DecisionEvent, PolicyEvent } from '../audit/record.js';
+import type { ConsentLink, DecisionEvent, PolicyEvent } from '../audit/record.js';
 import type { VerifiedConsent } from '../consent/claims.js';
 import type { Decision } from '../decide/decide.js';
 import type { Policy } from '../policy/define-policy.js';
@@ -47,11 +47,50 @@ export function addAccountability(
     }
     event.transfer = transfer;
   }
-  if (event.consent !== null && consent !== undefined) {
-    event.consent.noticeId = consent.notice.id;
-    if (decision.givenAt !== undefined) event.consent.givenAt = decision.givenAt;
-    if (consent.guardian !== undefined) event.consent.guardian = pseudonymize(consent.guardian.id);
+}
+
+/**
+ * Builds the consent links of one audit trail's decision records. A link is frozen and kept with the
+ * verified consent it came from (the verifier cache hands the same object to every request with
+ * that token), so requests on one token share one link, which the audit chain serialises once, and
+ * the guardian is pseudonymised once.
+ */
+export function consentLinks(pseudonymize: (id: string) => string) {
+  const built = new WeakMap<VerifiedConsent, Readonly<ConsentLink>[]>();
+
+  function build(decision: Decision, consentId: string, consent: VerifiedConsent | undefined): ConsentLink {
+    const link: ConsentLink = { id: consentId, noticeVersion: decision.noticeVersion ?? 0 };
+    if (decision.consentType) link.type = decision.consentType;
+    if (consent !== undefined) {
+      link.noticeId = consent.notice.id;
+      if (decision.givenAt !== undefined) link.givenAt = decision.givenAt;
+      if (consent.guardian !== undefined) link.guardian = pseudonymize(consent.guardian.id);
+    }
+    return link;
   }
+
+  /** The consent the decision rests on (Art. 14, 17, 31), or null when it rests on none. */
+  return function consentLink(
+    decision: Decision,
+    consent: VerifiedConsent | undefined,
+  ): Readonly<ConsentLink> | null {
+    const consentId = decision.consentId;
+    if (consentId === undefined) return null;
+    if (consent === undefined || consent.id !== consentId) return build(decision, consentId, consent);
+    let known = built.get(consent);
+    for (const link of known ?? []) {
+      if (
+        link.noticeVersion === (decision.noticeVersion ?? 0) &&
+        link.type === decision.consentType &&
+        link.givenAt === decision.givenAt
+      )
+        return link;
+    }
+    const link = Object.freeze(build(decision, consentId, consent));
+    if (!known) built.set(consent, (known = []));
+    if (known.length < 8) known.push(link); // one per grant the token's requests use
+    return link;
+  };
 }
 
 /** The record that holds the policy text once per writer start. */

@@ -8,7 +8,7 @@ import type { Policy } from '../policy/define-policy.js';
 import type { Requirement } from '../policy/requirement.js';
 import { withheldPaths } from '../scope/withheld.js';
 import type { SubjectEventInput } from '../subject/audit.js';
-import { addAccountability, policyEvent } from './accountability.js';
+import { addAccountability, consentLinks, policyEvent } from './accountability.js';
 import type { GuardOutcome, GuardRequest, PiplGuardOptions } from './types.js';
 
 /** A client's own request id is recorded only when it cannot inject anything into a log line. */
@@ -39,6 +39,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     ...defaultEnforcer(audit.service, audit.instance),
     ...(audit.subjectKey === false ? {} : { subjectKeyId: subjectKeyId(audit.subjectKey) }),
   });
+  const consentLink = consentLinks(pseudonymize);
   const refusedAfterSealing: OutcomeEvent[] = [];
   // Art. 69: the rules in force are logged once per writer start; every decision names their digest.
   let policyLogged = false;
@@ -80,20 +81,12 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
       categories: decision.categories,
       operation: decision.operation,
       basis: decision.basis,
-      consent: null,
+      consent: consentLink(decision, consent),
       decision: decision.effect,
       reason: decision.reason,
       status: decision.status,
       enforcer,
     };
-    if (decision.consentId !== undefined) {
-      const link: NonNullable<DecisionEvent['consent']> = {
-        id: decision.consentId,
-        noticeVersion: decision.noticeVersion ?? 0,
-      };
-      if (decision.consentType) link.type = decision.consentType;
-      event.consent = link;
-    }
     if (decision.cause) event.cause = decision.cause;
     const clientRequestId = clientRequestIdOf(request);
     if (clientRequestId !== undefined) event.clientRequestId = clientRequestId;
