@@ -6,15 +6,15 @@ import type { Requirement } from '../policy/requirement.js';
 
 /**
  * Adds to a decision record what proves accountability (Art. 23, 39, 55–56, 69): the policy digest,
- * the impact assessment, who received the PI, where it went and under which mechanism, and the
- * consent's notice, time and guardian. Only references: never PI beyond the pseudonymised ids.
+ * the impact assessment, who received the PI, where it went and under which mechanism (the consent's
+ * notice, time and guardian are in its link, see consentLinks). Only references: never PI beyond the
+ * pseudonymised ids.
  */
 export function addAccountability(
   event: DecisionEvent,
   requirement: Requirement,
   decision: Decision,
   consent: VerifiedConsent | undefined,
-  pseudonymize: (id: string) => string,
   policyDigest: string,
 ): void {
   event.policy = policyDigest;
@@ -87,7 +87,10 @@ export function consentLinks(pseudonymize: (id: string) => string) {
         return link;
     }
     const link = Object.freeze(build(decision, consentId, consent));
-    if (!known) built.set(consent, (known = []));
+    if (!known) {
+      known = [];
+      built.set(consent, known);
+    }
     if (known.length < 8) known.push(link); // one per grant the token's requests use
     return link;
   };

@@ -90,7 +90,7 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     if (decision.cause) event.cause = decision.cause;
     const clientRequestId = clientRequestIdOf(request);
     if (clientRequestId !== undefined) event.clientRequestId = clientRequestId;
-    addAccountability(event, requirement, decision, consent, pseudonymize, policy.digest);
+    addAccountability(event, requirement, decision, consent, policy.digest);
     if (requirement.rightsRequest !== undefined) {
       // Without a route subject the caller asked about themselves (`/me`).
       const target = subject ?? request.actor?.id;
