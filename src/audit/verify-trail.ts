@@ -234,16 +234,23 @@ export async function verifyAuditTrail(
   // Each writer_start names the hash of the records it writes; undefined until known.
   let alg: HashAlg | undefined;
 
-  /** Checks one line; returns false when verification must stop here (`stopAtFirstProblem`). */
+  /** Should the walk stop here: a problem was found, and the caller asked to stop at the first? */
+  function stop(): boolean {
+    return options.stopAtFirstProblem === true && !report.valid;
+  }
+
+  /**
+   * Checks one line; returns false when verification must stop here (`stopAtFirstProblem`).
+   * Nothing is allocated for a record that is fine beyond its parse: the place of a problem
+   * (`placeOf`, `atOf`) is only built when there is one to report.
+   */
   function inspect(entry: AuditLine): boolean {
-    const stop = () => options.stopAtFirstProblem === true && !report.valid;
-    const where = { file: entry.file, line: entry.line, expectedSeq };
-    const at = `${entry.file}:${entry.line}`;
+    const expectedAtStart = expectedSeq;
     if (entry.torn) {
       problem({
-        ...where,
+        ...placeOf(entry, expectedAtStart),
         kind: 'torn_line',
-        message: `${at} INVALID: incomplete final line (torn write or cut file)`,
+        message: `${atOf(entry)} INVALID: incomplete final line (torn write or cut file)`,
       });
       return !stop();
     }
@@ -252,7 +259,11 @@ export async function verifyAuditTrail(
     if (unreadable !== undefined) {
       report.records.total++;
       report.records.invalid++;
-      problem({ ...where, kind: 'record_malformed', message: `${at} INVALID: ${unreadable}` });
+      problem({
+        ...placeOf(entry, expectedAtStart),
+        kind: 'record_malformed',
+        message: `${atOf(entry)} INVALID: ${unreadable}`,
+      });
       return !stop();
     }
     let parsed: unknown;
@@ -269,21 +280,21 @@ export async function verifyAuditTrail(
     if (typeof seq !== 'number' || typeof record.hash !== 'string' || typeof record.chain !== 'string') {
       report.records.invalid++;
       problem({
-        ...where,
+        ...placeOf(entry, expectedAtStart),
         kind: 'record_malformed',
-        message: `${at} INVALID: not an audit record (bad JSON or chain fields)`,
+        message: `${atOf(entry)} INVALID: not an audit record (bad JSON or chain fields)`,
       });
       return !stop();
     }
-    const found = { ...where, foundSeq: seq };
     if (record.type === 'writer_start') {
       if (record.hashAlg !== undefined && record.hashAlg !== 'sm3') {
         report.records.invalid++;
         problem({
-          ...found,
+          ...placeOf(entry, expectedAtStart),
+          foundSeq: seq,
           seq,
           kind: 'record_malformed',
-          message: `${at} seq ${seq} INVALID: unknown hashAlg`,
+          message: `${atOf(entry)} seq ${seq} INVALID: unknown hashAlg`,
         });
         return !stop();
       }
@@ -314,7 +325,8 @@ export async function verifyAuditTrail(
         );
       } else if (seq !== 0) {
         problem({
-          ...found,
+          ...placeOf(entry, expectedAtStart),
+          foundSeq: seq,
           expectedSeq: 0,
           seq: 0,
           seqTo: seq - 1,
@@ -327,10 +339,11 @@ export async function verifyAuditTrail(
     if (record.chain !== report.chain) {
       report.records.invalid++;
       problem({
-        ...found,
+        ...placeOf(entry, expectedAtStart),
+        foundSeq: seq,
         seq,
         kind: 'chain_mismatch',
-        message: `${at} seq ${seq} INVALID: belongs to chain "${record.chain}"`,
+        message: `${atOf(entry)} seq ${seq} INVALID: belongs to chain "${record.chain}"`,
       });
       return !stop();
     }
@@ -351,13 +364,14 @@ export async function verifyAuditTrail(
     if (!intact) {
       report.records.invalid++;
       problem({
-        ...found,
+        ...placeOf(entry, expectedAtStart),
+        foundSeq: seq,
         seq,
         kind: 'record_modified',
         cause: check.canonical ? 'hash_mismatch' : 'not_canonical',
         message: check.canonical
-          ? `${at} seq ${seq} INVALID: record modified (hash does not match its content)`
-          : `${at} seq ${seq} INVALID: record modified (its bytes are not the canonical form)`,
+          ? `${atOf(entry)} seq ${seq} INVALID: record modified (hash does not match its content)`
+          : `${atOf(entry)} seq ${seq} INVALID: record modified (its bytes are not the canonical form)`,
       });
       if (stop()) return false;
     }
@@ -365,39 +379,44 @@ export async function verifyAuditTrail(
       report.records.invalid++;
       const kind = seq === expectedSeq - 1 && record.hash === prev ? 'record_duplicated' : 'record_reordered';
       problem({
-        ...found,
+        ...placeOf(entry, expectedAtStart),
+        foundSeq: seq,
         seq,
         kind,
-        message: `${at} seq ${seq} INVALID: ${kind === 'record_duplicated' ? 'duplicate of the record before' : `out of order (expected seq ${expectedSeq})`}`,
+        message: `${atOf(entry)} seq ${seq} INVALID: ${kind === 'record_duplicated' ? 'duplicate of the record before' : `out of order (expected seq ${expectedSeq})`}`,
       });
       return !stop();
     }
     if (seq > expectedSeq) {
       problem({
-        ...found,
+        ...placeOf(entry, expectedAtStart),
+        foundSeq: seq,
         seq: expectedSeq,
         seqTo: seq - 1,
         kind: 'records_missing',
-        message: `seq ${expectedSeq}..${seq - 1} INVALID: ${seq - expectedSeq} records missing before ${at}`,
+        message: `seq ${expectedSeq}..${seq - 1} INVALID: ${seq - expectedSeq} records missing before ${atOf(entry)}`,
       });
     } else if (intact && prev !== undefined && record.prev !== prev) {
       report.records.invalid++;
       problem({
-        ...found,
+        ...placeOf(entry, expectedAtStart),
+        foundSeq: seq,
         seq,
         kind: 'link_broken',
-        message: `${at} seq ${seq} INVALID: does not link to the record before it`,
+        message: `${atOf(entry)} seq ${seq} INVALID: does not link to the record before it`,
       });
     }
     if (stop()) return false;
     if (seq === trustedSeq) trustedSeen = true;
-    const fork = forged.find((range) => seq >= range.fromSeq && seq <= range.toSeq);
+    const fork =
+      forged.length === 0 ? undefined : forged.find((range) => seq >= range.fromSeq && seq <= range.toSeq);
     if (fork) {
       report.records.invalid++;
       if (!fork.reported) {
         fork.reported = true;
         problem({
-          ...found,
+          ...placeOf(entry, expectedAtStart),
+          foundSeq: seq,
           seq: fork.fromSeq,
           seqTo: fork.toSeq,
           kind: 'record_forged',
@@ -408,7 +427,8 @@ export async function verifyAuditTrail(
     for (const expected of expectations.get(seq) ?? []) {
       if (expected.hash !== record.hash) {
         problem({
-          ...found,
+          ...placeOf(entry, expectedAtStart),
+          foundSeq: seq,
           seq,
           kind: 'checkpoint_mismatch',
           message: `${expected.label} INVALID: signed hash for seq ${seq} differs from the log (history rewritten or fork)`,
@@ -463,4 +483,14 @@ export async function verifyAuditTrail(
   report.unsignedTail =
     options.keys || options.trustedCheckpoint ? Math.max(0, lastSeq - newestCovered) : lastSeq + 1;
   return report;
+}
+
+/** Where a problem is: the line, and the seq the walk expected there. */
+function placeOf(entry: AuditLine, expectedSeq: number): { file: string; line: number; expectedSeq: number } {
+  return { file: entry.file, line: entry.line, expectedSeq };
+}
+
+/** `file:line` of a line, for messages. */
+function atOf(entry: AuditLine): string {
+  return `${entry.file}:${entry.line}`;
 }
