@@ -602,6 +602,15 @@ function median(values: readonly (number | null)[]): number | null {
     : ((known[mid - 1] as number) + (known[mid] as number)) / 2;
 }
 
+type ResultWithRounds = ScenarioResult & {
+  rounds: {
+    reqPerSec: number;
+    ratio: number | null;
+    serverCpuUsPerRequest: number;
+    addedCpuUs: number | null;
+  }[];
+};
+
 interface TargetCheck {
   target: string;
   value: number | null;
@@ -609,29 +618,45 @@ interface TargetCheck {
   met: boolean | null;
 }
 
-/** Issue 10's targets, from the representative rounds of this run. `met: null` when not measured. */
-function checkTargets(results: readonly (ScenarioResult & { rounds: unknown })[]): TargetCheck[] {
+/**
+ * Issue 10's targets. Each value that compares two scenarios is the median over rounds of the
+ * comparison made within one round, so both sides saw the same machine. `met: null` when not measured.
+ */
+function checkTargets(results: readonly ResultWithRounds[]): TargetCheck[] {
   const by = (name: string) => results.find((r) => r.name === name);
   const checks: TargetCheck[] = [];
   const atMost = (target: string, value: number | null | undefined, limit: number) =>
     checks.push({ target, value: value ?? null, limit, met: value == null ? null : value <= limit });
   const atLeast = (target: string, value: number | null | undefined, limit: number) =>
     checks.push({ target, value: value ?? null, limit, met: value == null ? null : value >= limit });
+  /** Median over rounds of `f(a's round, b's round)`. */
+  const paired = (
+    a: string,
+    b: string,
+    f: (x: ResultWithRounds['rounds'][number], y: ResultWithRounds['rounds'][number]) => number | null,
+  ) => {
+    const x = by(a);
+    const y = by(b);
+    if (!x || !y) return null;
+    return median(x.rounds.map((round, i) => (y.rounds[i] ? f(round, y.rounds[i]) : null)));
+  };
   atMost('express cache hit, buffered: added CPU µs/request', by('express-guarded')?.addedCpuUs, 15);
   atMost('koa cache hit, buffered: added CPU µs/request', by('koa-guarded')?.addedCpuUs, 15);
   atMost('express sensitive, durable: added CPU µs/request', by('express-sensitive')?.addedCpuUs, 25);
   atLeast('express sensitive, durable: req/s ÷ bare', by('express-sensitive')?.ratio, 0.85);
-  const jose = by('express-jose')?.addedCpuUs;
-  const miss = by('express-nocache')?.addedCpuUs;
   atMost(
     'cache miss: added CPU µs/request minus a bare jose.jwtVerify',
-    miss != null && jose != null ? miss - jose : null,
+    paired('express-nocache', 'express-jose', (miss, jose) =>
+      miss.addedCpuUs !== null && jose.addedCpuUs !== null ? miss.addedCpuUs - jose.addedCpuUs : null,
+    ),
     20,
   );
   for (const t of PEER_TARGETS) {
-    const faster = by(t.faster)?.reqPerSec.mean;
-    const than = by(t.than)?.reqPerSec.mean;
-    atLeast(`${t.faster} req/s ÷ ${t.than}`, faster && than ? faster / than : null, t.atLeast);
+    atLeast(
+      `${t.faster} req/s ÷ ${t.than}`,
+      paired(t.faster, t.than, (x, y) => (y.reqPerSec > 0 ? x.reqPerSec / y.reqPerSec : null)),
+      t.atLeast,
+    );
   }
   console.log('\nissue 10 targets (this run):');
   for (const c of checks) {
