@@ -1,0 +1,122 @@
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { canonicalize } from '../../src/audit/canonical.js';
+import { ChainHead, checkLine, recordHash } from '../../src/audit/chain.js';
+import { fileAuditSink } from '../../src/audit/file-sink.js';
+import type { AuditEvent, AuditRecord } from '../../src/audit/record.js';
+import { verifyAuditLog } from '../../src/audit/verify.js';
+
+// Sealing reuses the text of members whose value repeats, and cuts the stored line out of the hashed
+// text (issue 10). Each shortcut must give the bytes the plain canonical form gives, whatever the
+// event looks like and however it changes between records.
+
+/** What a record's line must be: its canonical form, the hash member in sorted place. */
+function expectCanonical(line: string, record: AuditRecord): void {
+  expect(line).toBe(`${canonicalize(record)}\n`);
+  expect(record.hash).toBe(recordHash(record));
+  expect(checkLine(JSON.parse(line), line.slice(0, -1))).toEqual({ canonical: true, hashOk: true });
+}
+
+describe('sealing shortcuts', () => {
+  it('a reused event whose mutable parts changed is sealed with the new values, not remembered text', () => {
+    const head = new ChainHead('c1');
+    const actor = { id: 'a-1', type: 'staff' };
+    const categories = ['contact'];
+    const event = { type: 'custom', actor, categories, route: '/a', n: 1 } as unknown as AuditEvent;
+    const first = head.seal(event);
+    expectCanonical(first.line, first.record);
+    actor.id = 'a-2'; // same object, new content
+    categories.push('identity_basic');
+    (event as unknown as { route: string }).route = '/b';
+    const { line, record } = head.seal(event);
+    expect(JSON.parse(line)).toMatchObject({
+      actor: { id: 'a-2' },
+      categories: ['contact', 'identity_basic'],
+      route: '/b',
+    });
+    expectCanonical(line, record);
+  });
+
+  it('a frozen part is serialised once and stays right', () => {
+    const head = new ChainHead('c1');
+    const enforcer = Object.freeze({ version: '1', service: 's', instance: 'i' });
+    for (let i = 0; i < 3; i++) {
+      const { line, record } = head.seal({ type: 'custom', enforcer, i } as unknown as AuditEvent);
+      expect(line).toContain('"enforcer":{"instance":"i","service":"s","version":"1"}');
+      expectCanonical(line, record);
+    }
+  });
+
+  it('events with no member before `hash`, or none after the chain fields, are canonical', () => {
+    const head = new ChainHead('c1');
+    // `chain` always sorts before `hash`; an event can only add members on either side.
+    for (const event of [{ type: 'x' }, { type: 'x', a: 1 }, { type: 'x', zz: [1, 'two', null, true] }]) {
+      const { line, record } = head.seal(event as unknown as AuditEvent);
+      expectCanonical(line, record);
+    }
+  });
+
+  it('random event shapes and values seal to their canonical form, in any order of appearance', () => {
+    const head = new ChainHead('c1');
+    const keys = [
+      'actor',
+      'basis',
+      'consent',
+      'hashAlg',
+      'héllo',
+      'id2',
+      'note',
+      'route',
+      'status',
+      'zeta',
+      '10',
+      '9',
+    ];
+    const values: unknown[] = [
+      null,
+      0,
+      -0,
+      1.5,
+      1e21,
+      'plain',
+      'quote " backslash \\ tab \t',
+      '中文 emoji 🔒 lone \ud800',
+      true,
+      [],
+      [1, [2, { b: 1, a: 2 }]],
+      { z: 1, a: { y: 2, b: 3 } },
+      Object.freeze({ b: 'x', a: 'y' }),
+    ];
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let i = 0; i < 400; i++) {
+      const event: Record<string, unknown> = { type: `t${next(3)}` };
+      for (const key of keys) if (next(2) === 0) event[key] = values[next(values.length)];
+      const { line, record } = head.seal(event as unknown as AuditEvent);
+      expectCanonical(line, record);
+    }
+  });
+});
+
+describe('file sink batch encoding', () => {
+  it('batches larger than the reused buffer, with multi-byte text, are written whole and in order', async () => {
+    const dir = fs.mkdtempSync(join(tmpdir(), 'pipl-encode-'));
+    const path = join(dir, 'audit.jsonl');
+    const sink = fileAuditSink({ path, maxQueueRecords: 5000, maxQueueBytes: 64 * 1024 * 1024 });
+    // One synchronous burst: it becomes one batch of about 2 MB, far beyond the 64 KB buffer.
+    const note = '个人信息保护法 🔒 '.repeat(40);
+    for (let i = 0; i < 2000; i++) sink.append({ type: 'custom', i, note } as unknown as AuditEvent);
+    await sink.close();
+    const lines = fs.readFileSync(path, 'utf8').trimEnd().split('\n');
+    const custom = lines.map((line) => JSON.parse(line)).filter((record) => record.type === 'custom');
+    expect(custom.map((record) => record.i)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    expect(custom.every((record) => record.note === note)).toBe(true);
+    expect((await verifyAuditLog(path)).valid).toBe(true);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
