@@ -290,8 +290,7 @@ export async function verifyAuditTrail(
       if (record.hashAlg !== undefined && record.hashAlg !== 'sm3') {
         report.records.invalid++;
         problem({
-          ...placeOf(entry, expectedAtStart),
-          foundSeq: seq,
+          ...placeOf(entry, expectedAtStart, seq),
           seq,
           kind: 'record_malformed',
           message: `${atOf(entry)} seq ${seq} INVALID: unknown hashAlg`,
@@ -325,8 +324,7 @@ export async function verifyAuditTrail(
         );
       } else if (seq !== 0) {
         problem({
-          ...placeOf(entry, expectedAtStart),
-          foundSeq: seq,
+          ...placeOf(entry, expectedAtStart, seq),
           expectedSeq: 0,
           seq: 0,
           seqTo: seq - 1,
@@ -339,8 +337,7 @@ export async function verifyAuditTrail(
     if (record.chain !== report.chain) {
       report.records.invalid++;
       problem({
-        ...placeOf(entry, expectedAtStart),
-        foundSeq: seq,
+        ...placeOf(entry, expectedAtStart, seq),
         seq,
         kind: 'chain_mismatch',
         message: `${atOf(entry)} seq ${seq} INVALID: belongs to chain "${record.chain}"`,
@@ -364,8 +361,7 @@ export async function verifyAuditTrail(
     if (!intact) {
       report.records.invalid++;
       problem({
-        ...placeOf(entry, expectedAtStart),
-        foundSeq: seq,
+        ...placeOf(entry, expectedAtStart, seq),
         seq,
         kind: 'record_modified',
         cause: check.canonical ? 'hash_mismatch' : 'not_canonical',
@@ -379,8 +375,7 @@ export async function verifyAuditTrail(
       report.records.invalid++;
       const kind = seq === expectedSeq - 1 && record.hash === prev ? 'record_duplicated' : 'record_reordered';
       problem({
-        ...placeOf(entry, expectedAtStart),
-        foundSeq: seq,
+        ...placeOf(entry, expectedAtStart, seq),
         seq,
         kind,
         message: `${atOf(entry)} seq ${seq} INVALID: ${kind === 'record_duplicated' ? 'duplicate of the record before' : `out of order (expected seq ${expectedSeq})`}`,
@@ -389,8 +384,7 @@ export async function verifyAuditTrail(
     }
     if (seq > expectedSeq) {
       problem({
-        ...placeOf(entry, expectedAtStart),
-        foundSeq: seq,
+        ...placeOf(entry, expectedAtStart, seq),
         seq: expectedSeq,
         seqTo: seq - 1,
         kind: 'records_missing',
@@ -399,8 +393,7 @@ export async function verifyAuditTrail(
     } else if (intact && prev !== undefined && record.prev !== prev) {
       report.records.invalid++;
       problem({
-        ...placeOf(entry, expectedAtStart),
-        foundSeq: seq,
+        ...placeOf(entry, expectedAtStart, seq),
         seq,
         kind: 'link_broken',
         message: `${atOf(entry)} seq ${seq} INVALID: does not link to the record before it`,
@@ -415,8 +408,7 @@ export async function verifyAuditTrail(
       if (!fork.reported) {
         fork.reported = true;
         problem({
-          ...placeOf(entry, expectedAtStart),
-          foundSeq: seq,
+          ...placeOf(entry, expectedAtStart, seq),
           seq: fork.fromSeq,
           seqTo: fork.toSeq,
           kind: 'record_forged',
@@ -427,8 +419,7 @@ export async function verifyAuditTrail(
     for (const expected of expectations.get(seq) ?? []) {
       if (expected.hash !== record.hash) {
         problem({
-          ...placeOf(entry, expectedAtStart),
-          foundSeq: seq,
+          ...placeOf(entry, expectedAtStart, seq),
           seq,
           kind: 'checkpoint_mismatch',
           message: `${expected.label} INVALID: signed hash for seq ${seq} differs from the log (history rewritten or fork)`,
@@ -485,9 +476,14 @@ export async function verifyAuditTrail(
   return report;
 }
 
-/** Where a problem is: the line, and the seq the walk expected there. */
-function placeOf(entry: AuditLine, expectedSeq: number): { file: string; line: number; expectedSeq: number } {
-  return { file: entry.file, line: entry.line, expectedSeq };
+/** Where a problem is: the line, the seq the walk expected there and, once read, the seq found. */
+function placeOf(
+  entry: AuditLine,
+  expectedSeq: number,
+  foundSeq?: number,
+): { file: string; line: number; expectedSeq: number; foundSeq?: number } {
+  const place = { file: entry.file, line: entry.line, expectedSeq };
+  return foundSeq === undefined ? place : { ...place, foundSeq };
 }
 
 /** `file:line` of a line, for messages. */
