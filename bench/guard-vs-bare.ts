@@ -542,12 +542,7 @@ async function main(): Promise<void> {
       ratio: median(runs.map((r) => r.ratio)),
       addedCpuUs: median(runs.map((r) => r.addedCpuUs)),
       ok: runs.every((r) => r.ok),
-      rounds: runs.map((r) => ({
-        reqPerSec: r.reqPerSec.mean,
-        ratio: r.ratio,
-        serverCpuUsPerRequest: r.serverCpuUsPerRequest,
-        addedCpuUs: r.addedCpuUs,
-      })),
+      rounds: runs.map(roundValues),
     };
   });
   printTable(results);
@@ -602,14 +597,17 @@ function median(values: readonly (number | null)[]): number | null {
     : ((known[mid - 1] as number) + (known[mid] as number)) / 2;
 }
 
-type ResultWithRounds = ScenarioResult & {
-  rounds: {
-    reqPerSec: number;
-    ratio: number | null;
-    serverCpuUsPerRequest: number;
-    addedCpuUs: number | null;
-  }[];
-};
+/** What each round of a scenario contributes to the JSON and to the paired targets. */
+function roundValues(r: ScenarioResult) {
+  return {
+    reqPerSec: r.reqPerSec.mean,
+    ratio: r.ratio,
+    serverCpuUsPerRequest: r.serverCpuUsPerRequest,
+    addedCpuUs: r.addedCpuUs,
+  };
+}
+type RoundValues = ReturnType<typeof roundValues>;
+type ResultWithRounds = ScenarioResult & { rounds: RoundValues[] };
 
 interface TargetCheck {
   target: string;
@@ -630,11 +628,7 @@ function checkTargets(results: readonly ResultWithRounds[]): TargetCheck[] {
   const atLeast = (target: string, value: number | null | undefined, limit: number) =>
     checks.push({ target, value: value ?? null, limit, met: value == null ? null : value >= limit });
   /** Median over rounds of `f(a's round, b's round)`. */
-  const paired = (
-    a: string,
-    b: string,
-    f: (x: ResultWithRounds['rounds'][number], y: ResultWithRounds['rounds'][number]) => number | null,
-  ) => {
+  const paired = (a: string, b: string, f: (x: RoundValues, y: RoundValues) => number | null) => {
     const x = by(a);
     const y = by(b);
     if (!x || !y) return null;

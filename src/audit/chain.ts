@@ -1,5 +1,5 @@
 import { hash as digest, randomFillSync } from 'node:crypto';
-import { canonicalize, members, quoteKey } from './canonical.js';
+import { canonicalize, inOrder, members, quoteKey } from './canonical.js';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord } from './record.js';
 
 /**
@@ -64,10 +64,8 @@ function keysSorted(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return true;
   if (Array.isArray(value)) return value.every(keysSorted);
   const keys = Object.keys(value);
-  for (let i = 0; i < keys.length; i++) {
-    if (i > 0 && (keys[i - 1] as string) >= (keys[i] as string)) return false;
-    if (!keysSorted((value as Record<string, unknown>)[keys[i] as string])) return false;
-  }
+  if (!inOrder(keys)) return false;
+  for (const key of keys) if (!keysSorted((value as Record<string, unknown>)[key])) return false;
   return true;
 }
 
@@ -222,15 +220,11 @@ export class ChainHead {
     }
     const hashed = `{${parts.join(',')}}`;
     const hash = sha256(hashed, this.alg);
-    // The stored line puts `hash` after the members that sort before it, so the line is canonical too.
-    let line: string;
-    if (early === 0) {
-      line = `{"hash":"${hash}"${parts.length === 0 ? '' : ','}${hashed.slice(1)}\n`;
-    } else {
-      let split = 0; // position of the comma (or closing brace) after the last early member
-      for (let i = 0; i < early; i++) split += (parts[i] as string).length + 1;
-      line = `${hashed.slice(0, split)},"hash":"${hash}"${hashed.slice(split)}\n`;
-    }
+    // The stored line puts `hash` after the members that sort before it, so the line is canonical
+    // too. There is always one: `chain` comes from the head and sorts before `hash`.
+    let split = 0; // position of the comma (or closing brace) after the last early member
+    for (let i = 0; i < early; i++) split += (parts[i] as string).length + 1;
+    const line = `${hashed.slice(0, split)},"hash":"${hash}"${hashed.slice(split)}\n`;
     this.seq += 1;
     this.prev = hash;
     return new Sealed(line, source, chained, hash);
@@ -271,9 +265,7 @@ export class Sealed {
   get record(): AuditRecord {
     if (this.built === undefined) {
       const record: Record<string, unknown> = Object.assign({}, this.source);
-      CHAINED_KEYS.forEach((key, i) => {
-        record[key] = this.chained[i];
-      });
+      for (let i = 0; i < CHAINED_KEYS.length; i++) record[CHAINED_KEYS[i] as string] = this.chained[i];
       record.hash = this.hash;
       this.built = record as unknown as AuditRecord;
     }

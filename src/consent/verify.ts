@@ -203,14 +203,15 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
       );
     }
     const nowSec = Date.now() / 1000;
+    const tail = cacheKey(token);
     if (cache) {
-      const stored = cache.get(cacheKey(token));
+      const stored = cache.get(tail);
       // The key is only the tail: an entry counts for the exact token it was verified for.
       const hit = stored?.token === token ? stored : undefined;
       publishTokenCache(hit !== undefined && nowSec <= hit.until);
       if (hit) {
         if (nowSec <= hit.until) return hit.consent;
-        cache.delete(cacheKey(token));
+        cache.delete(tail);
       }
     }
     if (!COMPACT_JWS.test(token)) {
@@ -246,9 +247,8 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
       let until = Math.min(consent.expiresAt + tolerance, nowSec + cacheTtl);
       if (options.maxTokenAgeSec !== undefined)
         until = Math.min(until, consent.issuedAt + options.maxTokenAgeSec + tolerance);
-      const key = cacheKey(token);
-      if (cache.size >= cacheMax && !cache.has(key)) cache.delete(cache.keys().next().value as string);
-      cache.set(key, { token, consent, until });
+      if (cache.size >= cacheMax && !cache.has(tail)) cache.delete(cache.keys().next().value as string);
+      cache.set(tail, { token, consent, until });
     }
     return consent;
   }

@@ -39,7 +39,7 @@ describe('sealing shortcuts', () => {
     expectCanonical(line, record);
   });
 
-  it('a frozen part is serialised once and stays right', () => {
+  it('a frozen part repeated across records is written the same, canonically, each time', () => {
     const head = new ChainHead('c1');
     const enforcer = Object.freeze({ version: '1', service: 's', instance: 'i' });
     for (let i = 0; i < 3; i++) {
@@ -49,9 +49,9 @@ describe('sealing shortcuts', () => {
     }
   });
 
-  it('events with no member before `hash`, or none after the chain fields, are canonical', () => {
+  it('minimal events, with only the chain members before `hash`, are canonical', () => {
     const head = new ChainHead('c1');
-    // `chain` always sorts before `hash`; an event can only add members on either side.
+    // `chain` always sorts before `hash`: these put nothing else before it, or one member after it.
     for (const event of [{ type: 'x' }, { type: 'x', a: 1 }, { type: 'x', zz: [1, 'two', null, true] }]) {
       const { line, record } = head.seal(event as unknown as AuditEvent);
       expectCanonical(line, record);
