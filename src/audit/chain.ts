@@ -1,5 +1,6 @@
 import { hash as digest, randomFillSync } from 'node:crypto';
 import { canonicalize, inOrder, members, quoteKey } from './canonical.js';
+import type { ScannedRecord } from './canonical-scan.js';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord } from './record.js';
 
 /**
@@ -57,6 +58,14 @@ export function checkLine(
   // Top-level members are `"key":value`; only the `hash` member starts with `"hash":`.
   const hashed = `{${parts.filter((part) => !part.startsWith('"hash":')).join(',')}}`;
   return { canonical, hashOk: sha256(hashed, alg) === hash };
+}
+
+/**
+ * Does the `hash` member of a line that `scanCanonical` found canonical match the hash of the line
+ * without that member? The same test as {@link checkLine}'s `hashOk`, without a parse.
+ */
+export function scannedHashOk(text: string, scanned: ScannedRecord, alg: HashAlg = 'sha256'): boolean {
+  return sha256(text.slice(0, scanned.hashFrom) + text.slice(scanned.hashTo), alg) === scanned.hash;
 }
 
 /** Are the keys of every object, at every depth, in canonical (UTF-16 code unit) order? */

@@ -1,5 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
-import { checkLine, genesisHash, type HashAlg } from './chain.js';
+import { type ScannedRecord, scanCanonical } from './canonical-scan.js';
+import { checkLine, genesisHash, type HashAlg, scannedHashOk } from './chain.js';
 import { type CheckpointPayload, checkpointDigest, verifyCheckpoint } from './checkpoint.js';
 import { type AuditLine, lineProblem, readAuditLines, readCheckpointLines } from './reader.js';
 import { segmentFirstSeq } from './segments.js';
@@ -266,15 +267,14 @@ export async function verifyAuditTrail(
       });
       return !stop();
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(entry.text);
-    } catch {
-      parsed = undefined;
-    }
-    const record = (
-      typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : {}
-    ) as Record<string, unknown>;
+    // Most lines are canonical records: read their chain fields in one pass without parsing them.
+    // Anything the scanner cannot vouch for, and the rare records whose other fields are read
+    // (writer_start, dropped), are parsed; the parse decides what the scanner did not.
+    const scanned = scanCanonical(entry.text);
+    const record =
+      scanned !== undefined && scanned.type !== 'writer_start' && scanned.type !== 'dropped'
+        ? (scanned as unknown as Record<string, unknown>)
+        : parseObject(entry.text);
     const seq = record.seq;
     report.records.total++;
     if (typeof seq !== 'number' || typeof record.hash !== 'string' || typeof record.chain !== 'string') {
@@ -344,12 +344,12 @@ export async function verifyAuditTrail(
       });
       return !stop();
     }
-    let check = checkLine(record, entry.text, alg ?? 'sha256');
+    let check = checkOf(entry.text, record, scanned, alg ?? 'sha256');
     if (alg === undefined) {
       // A log that starts after retention, not at a writer_start: the record says which hash by matching.
       if (check.hashOk) alg = 'sha256';
       else {
-        const sm3 = checkLine(record, entry.text, 'sm3');
+        const sm3 = checkOf(entry.text, record, scanned, 'sm3');
         if (sm3.hashOk) {
           check = sm3;
           alg = 'sm3';
@@ -474,6 +474,30 @@ export async function verifyAuditTrail(
   report.unsignedTail =
     options.keys || options.trustedCheckpoint ? Math.max(0, lastSeq - newestCovered) : lastSeq + 1;
   return report;
+}
+
+/** Is the line canonical, and does its hash match? A scanned line is canonical already. */
+function checkOf(
+  text: string,
+  record: Record<string, unknown>,
+  scanned: ScannedRecord | undefined,
+  alg: HashAlg,
+): { canonical: boolean; hashOk: boolean } {
+  if (scanned === undefined) return checkLine(record, text, alg);
+  return { canonical: true, hashOk: scannedHashOk(text, scanned, alg) };
+}
+
+/** The line's JSON if it is an object; otherwise an empty object, which is not a record. */
+function parseObject(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : {};
 }
 
 /** Where a problem is: the line, the seq the walk expected there and, once read, the seq found. */
