@@ -138,13 +138,19 @@ function valueEndOf(text: string, at: number, depth: number): number {
  * writes them, and two of them compare by code units just as their values do.
  */
 function stringEnd(text: string, at: number): number {
-  for (let i = at + 1; i < text.length; i++) {
+  const length = text.length;
+  for (let i = at + 1; i < length; i++) {
     const c = text.charCodeAt(i);
-    if (c === QUOTE) return i + 1;
-    if (c === BACKSLASH || c < 0x20 || (c >= 0xd800 && c <= 0xdfff)) return -1;
+    if (PLAIN[c] === 0) return c === QUOTE ? i + 1 : -1;
   }
   return -1;
 }
+
+/** 1 for the characters a canonical string holds as themselves: not `"`, `\\`, controls, surrogates. */
+const PLAIN = new Uint8Array(0x10000).fill(1, 0x20);
+PLAIN[QUOTE] = 0;
+PLAIN[BACKSLASH] = 0;
+PLAIN.fill(0, 0xd800, 0xe000);
 
 /** End of the object at `at`: keys strictly ascending (so none repeats), no whitespace. */
 function objectEnd(text: string, at: number, depth: number): number {

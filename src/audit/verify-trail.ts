@@ -2,7 +2,7 @@ import type { JSONWebKeySet } from 'jose';
 import { type ScannedRecord, scanCanonical } from './canonical-scan.js';
 import { checkLine, genesisHash, type HashAlg, scannedHashOk } from './chain.js';
 import { type CheckpointPayload, checkpointDigest, verifyCheckpoint } from './checkpoint.js';
-import { type AuditLine, lineProblem, readAuditLines, readCheckpointLines } from './reader.js';
+import { type AuditLine, lineProblem, readAuditLineBatches, readCheckpointLines } from './reader.js';
 import { segmentFirstSeq } from './segments.js';
 
 export type TrailProblemKind =
@@ -416,8 +416,10 @@ export async function verifyAuditTrail(
         });
       }
     }
-    for (const expected of expectations.get(seq) ?? []) {
-      if (expected.hash !== record.hash) {
+    const signed = expectations.get(seq);
+    if (signed !== undefined) {
+      for (const expected of signed) {
+        if (expected.hash === record.hash) continue;
         problem({
           ...placeOf(entry, expectedAtStart, seq),
           seq,
@@ -448,10 +450,13 @@ export async function verifyAuditTrail(
     return !stop();
   }
 
-  const lines =
-    typeof source === 'string' ? readAuditLines(source, { maxLineBytes: options.maxLineBytes }) : source;
-  for await (const entry of lines) {
-    if (!inspect(entry)) return report;
+  if (typeof source === 'string') {
+    // A file is checked a read chunk at a time: one await per chunk, not per line.
+    for await (const batch of readAuditLineBatches(source, { maxLineBytes: options.maxLineBytes })) {
+      for (const entry of batch) if (!inspect(entry)) return report;
+    }
+  } else {
+    for await (const entry of source) if (!inspect(entry)) return report;
   }
   const lastSeq = report.lastSeq ?? -1;
   if (newestCovered > lastSeq) {

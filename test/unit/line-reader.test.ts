@@ -65,6 +65,32 @@ describe('line reader', () => {
     expect(lines.filter((l) => l.problem !== undefined).map((l) => l.line)).toEqual([1501]);
   });
 
+  it('reports bad bytes in the line that crosses a chunk boundary and in later chunks alike', async () => {
+    // Whole lines of a chunk are checked as one run and decoded without a check of their own;
+    // a bad byte anywhere must still mark exactly its own line.
+    const lines = Array.from({ length: 9000 }, (_, i) => Buffer.from(`${record(i)}\n`));
+    const offsets: number[] = [];
+    let at = 0;
+    for (const line of lines) {
+      offsets.push(at);
+      at += line.length;
+    }
+    const straddling = offsets.findIndex((offset, i) => offset < 1 << 20 && (offsets[i + 1] ?? 0) > 1 << 20);
+    const bad = [straddling, straddling + 1, straddling + 700, lines.length - 2];
+    for (const i of bad)
+      lines[i] = Buffer.concat([Buffer.from('{"bad":"'), Buffer.from([0xc3]), Buffer.from('"}\n')]);
+    // Keep the straddling line long enough to cross the boundary after the edit.
+    lines[straddling] = Buffer.concat([
+      Buffer.from('x'.repeat(2000)),
+      Buffer.from([0xe4, 0xb8]),
+      Buffer.from('\n'),
+    ]);
+    const file = write('bad-later.jsonl', Buffer.concat(lines));
+    const read1 = await read(file);
+    expect(read1).toEqual(reference(fs.readFileSync(file), file, 1024 * 1024));
+    expect(read1.filter((l) => l.problem !== undefined).map((l) => l.line)).toEqual(bad.map((i) => i + 1));
+  });
+
   it('keeps CR, a BOM, empty lines and a torn last line exactly', async () => {
     const bytes = Buffer.concat([
       Buffer.from([0xef, 0xbb, 0xbf]),
