@@ -11,6 +11,8 @@
  * against the full path on mutated records.
  */
 
+import { MAX_RECORD_DEPTH } from './reader.js';
+
 /** The chain fields of a canonical line, and where its top-level `hash` member lies. */
 export interface ScannedRecord {
   seq: number;
@@ -39,8 +41,7 @@ const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
-/** Records nest three levels deep; `lineProblem` refuses deeper than 32 before this runs. */
-const MAX_DEPTH = 32;
+
 /** Integers of up to 15 digits convert exactly: their digits are their canonical form. */
 const EXACT_DIGITS = 15;
 
@@ -123,8 +124,8 @@ export function scanCanonical(text: string): ScannedRecord | undefined {
 function valueEndOf(text: string, at: number, depth: number): number {
   const first = text.charCodeAt(at);
   if (first === QUOTE) return stringEnd(text, at);
-  if (first === OPEN_OBJECT) return depth < MAX_DEPTH ? objectEnd(text, at, depth + 1) : -1;
-  if (first === OPEN_ARRAY) return depth < MAX_DEPTH ? arrayEnd(text, at, depth + 1) : -1;
+  if (first === OPEN_OBJECT) return depth < MAX_RECORD_DEPTH ? objectEnd(text, at, depth + 1) : -1;
+  if (first === OPEN_ARRAY) return depth < MAX_RECORD_DEPTH ? arrayEnd(text, at, depth + 1) : -1;
   if (first === MINUS || (first >= ZERO && first <= NINE)) return numberEnd(text, at);
   if (text.startsWith('null', at)) return at + 4;
   if (text.startsWith('true', at)) return at + 4;

@@ -174,14 +174,19 @@ function decodeLine(bytes: Buffer, file: string, line: number, torn: boolean): A
  * parsed: the reader's `problem`, a line over the size limit, or nesting deeper than
  * {@link MAX_RECORD_DEPTH} (which would overflow the stack of recursive serialisers).
  */
-export function lineProblem(entry: AuditLine, maxLineBytes = DEFAULT_MAX_LINE_BYTES): string | undefined {
+export function lineProblem(
+  entry: AuditLine,
+  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+  /** The caller knows the line nests no deeper than {@link MAX_RECORD_DEPTH} (`scanCanonical` read it). */
+  depthChecked = false,
+): string | undefined {
   if (entry.problem !== undefined) return entry.problem;
   // UTF-16 length ≥ bytes / 3: only a long string needs its bytes counted.
   if (entry.text.length * 3 > maxLineBytes) {
     const bytes = Buffer.byteLength(entry.text);
     if (bytes > maxLineBytes) return `line of ${bytes} bytes exceeds the ${maxLineBytes}-byte limit`;
   }
-  if (nestedDeeperThan(entry.text, MAX_RECORD_DEPTH)) {
+  if (!depthChecked && nestedDeeperThan(entry.text, MAX_RECORD_DEPTH)) {
     return `JSON nested deeper than ${MAX_RECORD_DEPTH} levels`;
   }
   return undefined;

@@ -255,8 +255,13 @@ export async function verifyAuditTrail(
       });
       return !stop();
     }
-    // Bytes that are not UTF-8, an over-long or absurdly nested line: a bad record, reported.
-    const unreadable = lineProblem(entry, options.maxLineBytes);
+    // Most lines are canonical records: read their chain fields in one pass without parsing them.
+    // Anything the scanner cannot vouch for, and the rare records whose other fields are read
+    // (writer_start, dropped), are parsed; the parse decides what the scanner did not.
+    const scanned = scanCanonical(entry.text);
+    // Bytes that are not UTF-8, an over-long or absurdly nested line: a bad record, reported. A
+    // line the scanner read is nested no deeper than the limit: that check is done.
+    const unreadable = lineProblem(entry, options.maxLineBytes, scanned !== undefined);
     if (unreadable !== undefined) {
       report.records.total++;
       report.records.invalid++;
@@ -267,10 +272,6 @@ export async function verifyAuditTrail(
       });
       return !stop();
     }
-    // Most lines are canonical records: read their chain fields in one pass without parsing them.
-    // Anything the scanner cannot vouch for, and the rare records whose other fields are read
-    // (writer_start, dropped), are parsed; the parse decides what the scanner did not.
-    const scanned = scanCanonical(entry.text);
     const record =
       scanned !== undefined && scanned.type !== 'writer_start' && scanned.type !== 'dropped'
         ? (scanned as unknown as Record<string, unknown>)
