@@ -1,5 +1,7 @@
 // Verify speed: records/s of verifyAuditTrail (what `pipl-guard audit verify` runs) on a
-// 1,000,000-record log, and the verifier's peak memory, measured in a child process of its own.
+// 1,000,000-record log, and the verifier's peak memory, each run in a fresh child process (JIT
+// warm-up included). The VM's speed drifts between runs, so it verifies VERIFY_BENCH_RUNS times
+// (default 3), prints every run and judges the median.
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +10,7 @@ import { ChainHead } from '../src/audit/chain.js';
 import type { DecisionEvent } from '../src/audit/record.js';
 
 const RECORDS = Number(process.env.VERIFY_BENCH_RECORDS ?? 1_000_000);
+const RUNS = Number(process.env.VERIFY_BENCH_RUNS ?? 3);
 
 if (process.argv[2] === '--child') {
   // The measured side: only the verifier runs in this process.
@@ -50,23 +53,37 @@ if (process.argv[2] === '--child') {
     out.end(() => resolve());
   });
   const sizeMiB = statSync(file).size / 1024 / 1024;
-  const result = JSON.parse(
-    execFileSync(process.execPath, ['--import', 'tsx', 'bench/verify-speed.ts', '--child', file], {
-      encoding: 'utf8',
-    }),
-  );
+  interface Run {
+    valid: boolean;
+    records: number;
+    seconds: number;
+    maxRssMiB: number;
+  }
+  const runs: Run[] = [];
+  console.log(`\nverifyAuditTrail on ${RECORDS.toLocaleString('en')} records (${sizeMiB.toFixed(0)} MiB):`);
+  for (let n = 0; n < RUNS; n++) {
+    const run: Run = JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', 'bench/verify-speed.ts', '--child', file], {
+        encoding: 'utf8',
+      }),
+    );
+    runs.push(run);
+    console.log(
+      `  run ${n + 1}: valid=${run.valid}  ${run.seconds.toFixed(1)} s  ${Math.round(run.records / run.seconds).toLocaleString('en')} records/s  peak RSS ${run.maxRssMiB.toFixed(0)} MiB`,
+    );
+  }
+  const rates = runs.map((run) => run.records / run.seconds).sort((a, b) => a - b);
+  // The lower median when the count is even: never the better of two.
+  const perSec = rates[Math.floor((rates.length - 1) / 2)] as number;
+  const maxRssMiB = Math.max(...runs.map((run) => run.maxRssMiB));
+  const valid = runs.every((run) => run.valid && run.records === RECORDS);
   console.log(
-    `\nverifyAuditTrail on ${result.records.toLocaleString('en')} records (${sizeMiB.toFixed(0)} MiB):`,
+    `  median ${Math.round(perSec).toLocaleString('en')} records/s; peak RSS of the verifying process: ${maxRssMiB.toFixed(0)} MiB`,
   );
-  console.log(
-    `  valid=${result.valid}  ${result.seconds.toFixed(1)} s  ${Math.round(result.records / result.seconds).toLocaleString('en')} records/s`,
-  );
-  console.log(`  peak RSS of the verifying process: ${result.maxRssMiB.toFixed(0)} MiB`);
-  const perSec = result.records / result.seconds;
   console.log(`  target ≥ 250,000 records/s (issue 10): ${perSec >= 250_000 ? 'met' : 'NOT met'}`);
   console.log(
-    `RESULT ${JSON.stringify({ ...result, sizeMiB, recordsPerSec: perSec, target: { recordsPerSec: 250_000, met: perSec >= 250_000 } })}`,
+    `RESULT ${JSON.stringify({ valid, records: RECORDS, sizeMiB, recordsPerSec: perSec, maxRssMiB, runs, target: { recordsPerSec: 250_000, met: perSec >= 250_000 } })}`,
   );
   rmSync(dir, { recursive: true, force: true });
-  if (!result.valid || result.records !== RECORDS) process.exitCode = 1;
+  if (!valid) process.exitCode = 1;
 }
