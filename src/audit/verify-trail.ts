@@ -272,6 +272,8 @@ export async function verifyAuditTrail(
       });
       return !stop();
     }
+    // A scanned record holds only the chain fields (seq, hash, chain, prev, type, time): any other
+    // member this walk reads must come from a parse, as for those two types.
     const record =
       scanned !== undefined && scanned.type !== 'writer_start' && scanned.type !== 'dropped'
         ? (scanned as unknown as Record<string, unknown>)
