@@ -86,9 +86,9 @@ describe('line reader', () => {
       Buffer.from('\n'),
     ]);
     const file = write('bad-later.jsonl', Buffer.concat(lines));
-    const read1 = await read(file);
-    expect(read1).toEqual(reference(fs.readFileSync(file), file, 1024 * 1024));
-    expect(read1.filter((l) => l.problem !== undefined).map((l) => l.line)).toEqual(bad.map((i) => i + 1));
+    const got = await read(file);
+    expect(got).toEqual(reference(fs.readFileSync(file), file, 1024 * 1024));
+    expect(got.filter((l) => l.problem !== undefined).map((l) => l.line)).toEqual(bad.map((i) => i + 1));
   });
 
   it('keeps CR, a BOM, empty lines and a torn last line exactly', async () => {
