@@ -61,7 +61,7 @@ export function members(record: Record<string, unknown>): string[] {
 }
 
 /** Are these keys in canonical (UTF-16 code unit) order already? */
-export function inOrder(keys: readonly string[]): boolean {
+function inOrder(keys: readonly string[]): boolean {
   for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) > (keys[i] as string)) return false;
   return true;
 }

@@ -1,5 +1,5 @@
 import { hash as digest, randomFillSync } from 'node:crypto';
-import { canonicalize, inOrder, members, quoteKey } from './canonical.js';
+import { canonicalize, members, quoteKey } from './canonical.js';
 import type { ScannedRecord } from './canonical-scan.js';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord } from './record.js';
 
@@ -27,37 +27,19 @@ export function recordHash(record: Omit<AuditRecord, 'hash'> | AuditRecord, alg:
 
 /**
  * Checks one stored line: is it byte-for-byte the canonical form of `record` (its parse), and does
- * `record.hash` match the hash of that form without `hash`?
- *
- * Fast path: `JSON.stringify` of the parse reproduces the line exactly and every object's keys are
- * in sorted order. That is the same test as comparing with the canonical form (JCS takes its string
- * and number serialisation from ECMAScript), at a fraction of the cost. Anything else is decided by
- * the full canonical serialisation.
+ * `record.hash` match the hash of that form without `hash`? The verifier's full path, for the lines
+ * `scanCanonical` (its fast path) cannot vouch for.
  */
 export function checkLine(
   record: Record<string, unknown>,
   text: string,
   alg: HashAlg = 'sha256',
 ): { canonical: boolean; hashOk: boolean } {
-  const hash = record.hash;
-  if (typeof hash === 'string' && JSON.stringify(record) === text && keysSorted(record)) {
-    // The line is canonical, so its top-level `hash` member is `,"hash":"…"` (never first: `chain`
-    // sorts before it). Quotes inside strings are escaped, so the marker cannot match inside a value;
-    // a nested member with the same text could, but then the hashed text would still contain the
-    // hash it must produce, which SHA-256 does not allow.
-    const marker = `,"hash":${JSON.stringify(hash)}`;
-    const at = text.indexOf(marker);
-    if (at > 0)
-      return {
-        canonical: true,
-        hashOk: sha256(text.slice(0, at) + text.slice(at + marker.length), alg) === hash,
-      };
-  }
   const parts = members(record);
   const canonical = `{${parts.join(',')}}` === text;
   // Top-level members are `"key":value`; only the `hash` member starts with `"hash":`.
   const hashed = `{${parts.filter((part) => !part.startsWith('"hash":')).join(',')}}`;
-  return { canonical, hashOk: sha256(hashed, alg) === hash };
+  return { canonical, hashOk: sha256(hashed, alg) === record.hash };
 }
 
 /**
@@ -66,16 +48,6 @@ export function checkLine(
  */
 export function scannedHashOk(text: string, scanned: ScannedRecord, alg: HashAlg = 'sha256'): boolean {
   return sha256(text.slice(0, scanned.hashFrom) + text.slice(scanned.hashTo), alg) === scanned.hash;
-}
-
-/** Are the keys of every object, at every depth, in canonical (UTF-16 code unit) order? */
-function keysSorted(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return true;
-  if (Array.isArray(value)) return value.every(keysSorted);
-  const keys = Object.keys(value);
-  if (!inOrder(keys)) return false;
-  for (const key of keys) if (!keysSorted((value as Record<string, unknown>)[key])) return false;
-  return true;
 }
 
 // Records sealed in the same millisecond share its formatted time: under load that is most of them.

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../../src/audit/canonical.js';
 import { ChainHead, checkLine } from '../../src/audit/chain.js';
 
-// checkLine has a fast path (JSON.stringify + sorted keys) and the full canonical path; both must
-// give the answer the canonical form gives.
+// checkLine is the verifier's full path (scanCanonical is its fast path): it must give the answer
+// the canonical form gives, including where JSON.stringify of the parse would reproduce the text.
 const head = new ChainHead('c');
 const line = head
   .seal({ type: 'outcome', requestId: 'r-1', purpose: 'a.b', status: 200, durationMs: 1.5 })
@@ -53,7 +53,7 @@ describe('checkLine', () => {
     expect(checkLine(JSON.parse(text), text)).toEqual({ canonical: true, hashOk: false });
   });
 
-  it('flags a changed value on either path', () => {
+  it('flags a changed value and a spaced one', () => {
     const changed = line.replace('"status":200', '"status":201');
     expect(checkLine(JSON.parse(changed), changed)).toEqual({ canonical: true, hashOk: false });
     const spaced = line.replace('"status":200', '"status": 200');

@@ -76,6 +76,7 @@ describe('line reader', () => {
       at += line.length;
     }
     const straddling = offsets.findIndex((offset, i) => offset < 1 << 20 && (offsets[i + 1] ?? 0) > 1 << 20);
+    expect(straddling).toBeGreaterThan(0);
     const bad = [straddling, straddling + 1, straddling + 700, lines.length - 2];
     for (const i of bad)
       lines[i] = Buffer.concat([Buffer.from('{"bad":"'), Buffer.from([0xc3]), Buffer.from('"}\n')]);
