@@ -50,24 +50,45 @@ export function scannedHashOk(text: string, scanned: ScannedRecord, alg: HashAlg
   return sha256(text.slice(0, scanned.hashFrom) + text.slice(scanned.hashTo), alg) === scanned.hash;
 }
 
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+const NIBBLE = Array.from({ length: 256 }, (_, byte) => (byte & 0x0f).toString(16));
+
 // Records sealed in the same millisecond share its formatted time: under load that is most of them.
+// A new millisecond reuses the parts that change less often: the RFC 3339 text up to the second
+// (`toISOString` formats through sprintf, about 0.45 µs) and the first 9 of the id's 12 hex time
+// digits (they change every 4,096 ms); only the last digits are looked up.
 let clockMs = -1;
 let clockHex = '';
 let clockIso = '';
+let secondStart = Number.NaN;
+let isoUpToSecond = ''; // `2026-12-02T13:45:07.`
+let hexHighOf = -1;
+let hexHigh = ''; // `019adf3c-b` : 8 digits, the dash, the 9th digit
+const MILLIS = Array.from({ length: 1000 }, (_, ms) => String(ms).padStart(3, '0'));
 function clock(nowMs: number): void {
   if (nowMs === clockMs) return;
   clockMs = nowMs;
-  const hex = nowMs.toString(16).padStart(12, '0');
-  clockHex = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7`;
-  clockIso = new Date(nowMs).toISOString();
+  const high = Math.floor(nowMs / 4096);
+  if (high !== hexHighOf) {
+    hexHighOf = high;
+    const digits = high.toString(16).padStart(9, '0');
+    hexHigh = `${digits.slice(0, 8)}-${digits.slice(8)}`;
+  }
+  const low = nowMs - high * 4096;
+  clockHex = `${hexHigh}${NIBBLE[low >> 8]}${HEX[low & 0xff]}-7`;
+  const ms = ((nowMs % 1000) + 1000) % 1000;
+  if (nowMs - ms !== secondStart) {
+    secondStart = nowMs - ms;
+    // Up to and including the dot: `toISOString()` always ends in `mmmZ`, whatever the year's width.
+    isoUpToSecond = new Date(secondStart).toISOString().slice(0, -4);
+  }
+  clockIso = `${isoUpToSecond}${MILLIS[ms]}Z`;
 }
 
 // Random bits for ids come from one CSPRNG fill per 512 ids, not a randomUUID() call per id.
 const ID_BYTES = 10;
 const pool = Buffer.alloc(512 * ID_BYTES);
 let poolAt = pool.length;
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
-const NIBBLE = Array.from({ length: 256 }, (_, byte) => (byte & 0x0f).toString(16));
 
 /**
  * UUIDv7 (RFC 9562 §5.7): 48-bit millisecond time, version 7, 12 random bits, variant `10`, 62
