@@ -8,7 +8,7 @@ export function canonicalize(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value);
+      return quoteString(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
@@ -64,6 +64,17 @@ export function members(record: Record<string, unknown>): string[] {
 function inOrder(keys: readonly string[]): boolean {
   for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) > (keys[i] as string)) return false;
   return true;
+}
+
+/** Printable ASCII without `"` or `\\`: the characters a JSON string holds as they are. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * A string as JSON (and JCS) writes it. Ids, hashes, times and names are plain ASCII: quoting them
+ * directly skips `JSON.stringify`'s C++ serialiser, about 70 ns a string; anything else goes to it.
+ */
+export function quoteString(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
 // Record keys repeat on every record; quoting each once is measurably cheaper on the hot path.

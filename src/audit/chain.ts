@@ -1,5 +1,5 @@
 import { hash as digest, randomFillSync } from 'node:crypto';
-import { canonicalize, members, quoteKey } from './canonical.js';
+import { canonicalize, members, quoteKey, quoteString } from './canonical.js';
 import type { ScannedRecord } from './canonical-scan.js';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord } from './record.js';
 
@@ -178,7 +178,7 @@ function memberText(slot: Slot, value: unknown): string {
   if (value === slot.last && (typeof value !== 'object' || value === null || Object.isFrozen(value))) {
     return slot.lastText;
   }
-  const text = slot.prefix + (typeof value === 'string' ? JSON.stringify(value) : canonicalize(value));
+  const text = slot.prefix + (typeof value === 'string' ? quoteString(value) : canonicalize(value));
   slot.last = value;
   slot.lastText = text;
   return text;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalize } from '../../src/audit/canonical.js';
+import { canonicalize, quoteString } from '../../src/audit/canonical.js';
 import { ChainHead, checkLine, recordHash } from '../../src/audit/chain.js';
 import { fileAuditSink } from '../../src/audit/file-sink.js';
 import type { AuditEvent, AuditRecord } from '../../src/audit/record.js';
@@ -100,6 +100,31 @@ describe('sealing shortcuts', () => {
       const { line, record } = head.seal(event as unknown as AuditEvent);
       expectCanonical(line, record);
     }
+  });
+});
+
+describe('string quoting', () => {
+  it('writes every string as JSON.stringify does: plain ASCII directly, the rest through it', () => {
+    // Every code unit from 0 to 0x7f, some beyond, and lone and paired surrogates, each alone and
+    // inside plain text at the start, middle and end.
+    const units = [
+      ...Array.from({ length: 0x80 }, (_, c) => c),
+      0x80,
+      0xa0,
+      0x4e2d,
+      0xd800,
+      0xdbff,
+      0xdc00,
+      0xdfff,
+      0xfffe,
+    ];
+    const samples = ['', 'plain', '019adf3c-b2a1-7c3e-8f00-0123456789ab', 'hmac-sha256:3q2-7w_A'];
+    for (const unit of units) {
+      const c = String.fromCharCode(unit);
+      samples.push(c, `${c}abc`, `ab${c}cd`, `abc${c}`, `${c}${c}`);
+    }
+    samples.push('\ud83d\udd12', 'x\ud83d\udd12y', `${'a'.repeat(300)}"`);
+    for (const text of samples) expect(quoteString(text), JSON.stringify(text)).toBe(JSON.stringify(text));
   });
 });
 
