@@ -2,18 +2,22 @@
  * Instructions per guarded request, counted by valgrind's callgrind (`npm run bench:instructions`).
  *
  * The HTTP benchmark's CPU µs per request drift by up to 2× on this shared VM, which is more than
- * the differences it is asked to settle (a few µs). An instruction count does not drift: the same
- * code on the same input executes the same instructions, whatever else the machine is doing. This
- * benchmark runs the framework-free guard (`pipl.check` + `recordOutcome`, what every adapter
- * calls) and a bare `jose.jwtVerify` in one process, counts the instructions of each operation under
- * callgrind, and measures the same loops' CPU time natively for scale.
+ * the differences it is asked to settle (a few µs). An instruction count barely drifts: the same
+ * code on the same input executes the same instructions, whatever else the machine is doing; only
+ * V8's compiling and garbage collection, which fire on heuristics, vary between runs, so they are
+ * counted apart and the rest ("own") repeats to within about 2%.
+ *
+ * In-process: the framework-free guard (`pipl.check` + `recordOutcome`, what every adapter calls)
+ * and a bare `jose.jwtVerify`, each counted under callgrind and timed natively (CPU µs, for scale).
+ * Over HTTP: the `npm run bench` servers (`bench/server.ts`: Express and Koa, bare and guarded,
+ * same routes, token and options), each under callgrind, loaded by autocannon.
  *
  *   npm run bench:instructions                    # needs valgrind (apt-get install valgrind)
- *   node --import tsx bench/instructions.ts --child native|callgrind   # one measuring process
+ *   node --import tsx bench/instructions.ts --child native|callgrind   # one in-process run
  *
- * Each variant runs WARM operations unmeasured, then OPS measured ones. The audit sink is flushed
- * every 64 operations, so the file sink's batches hold 64 decisions and their 64 outcomes both
- * natively and under valgrind (where the 4 ms coalescing delay would otherwise cut them short).
+ * In-process, each variant runs WARM operations unmeasured, then OPS measured ones, and the audit
+ * sink is flushed every 64 operations, so the file sink's batches hold 64 decisions and their 64
+ * outcomes both natively and under valgrind (where the 4 ms coalescing delay would cut them short).
  * Counted: every thread of the process (so the libuv thread's file writes and V8's GC helpers),
  * user space only (not the kernel). Under valgrind the CPU reports no SHA extensions, so OpenSSL's
  * SHA-256 runs its AVX2 code: counts for hashing are higher than the native code executes.
