@@ -114,6 +114,7 @@ function isoTime(nowMs: number): string {
 
 /** The members every record gets from its chain, in the order `seal` computes them. */
 const CHAINED_KEYS = ['v', 'id', 'time', 'chain', 'seq', 'prev'] as const;
+const PREV = CHAINED_KEYS.indexOf('prev');
 
 /** One member of a record shape, in canonical order. */
 interface Slot {
@@ -124,6 +125,11 @@ interface Slot {
   readonly early: boolean;
   /** Index in CHAINED_KEYS when the chain supplies the value, else -1 (the event does). */
   readonly chained: number;
+  /**
+   * The chain's id, time or prev: strings this module formats from hex digits, dashes, digits and
+   * `T:.Z+`, which JSON holds as they are (prev only once the head has hashed a record itself).
+   */
+  readonly plain: boolean;
   /**
    * The last value seen here and its member text. A route's records repeat most members (type,
    * route, purpose, categories, enforcer…): those are serialised once, not once per record.
@@ -157,6 +163,7 @@ function shapeOf(source: Record<string, unknown>): Shape {
       prefix: `${quoteKey(key)}:`,
       early: key < 'hash',
       chained: (CHAINED_KEYS as readonly string[]).indexOf(key),
+      plain: key === 'id' || key === 'time' || key === 'prev',
       last: undefined,
       lastText: '',
     })),
@@ -193,12 +200,15 @@ export class ChainHead {
   readonly alg: HashAlg;
   seq: number;
   prev: string;
+  /** Was `prev` hashed here (hex), not handed in by whoever recovered the chain? */
+  private prevOwn: boolean;
 
   constructor(chain: string, nextSeq = 0, prev?: string, alg: HashAlg = 'sha256') {
     this.chain = chain;
     this.alg = alg;
     this.seq = nextSeq;
     this.prev = prev ?? genesisHash(chain, alg);
+    this.prevOwn = prev === undefined;
   }
 
   /** Assigns seq/prev/hash and returns the record with its canonical JSON line (with newline). */
@@ -217,7 +227,11 @@ export class ChainHead {
       const slot = slots[i] as Slot;
       const value = slot.chained >= 0 ? chained[slot.chained] : source[slot.key];
       if (value === undefined) continue;
-      parts.push(memberText(slot, value));
+      parts.push(
+        slot.plain && (slot.chained !== PREV || this.prevOwn)
+          ? `${slot.prefix}"${value as string}"`
+          : memberText(slot, value),
+      );
       if (slot.early) early++;
     }
     const hashed = `{${parts.join(',')}}`;
@@ -229,6 +243,7 @@ export class ChainHead {
     const line = `${hashed.slice(0, split)},"hash":"${hash}"${hashed.slice(split)}\n`;
     this.seq += 1;
     this.prev = hash;
+    this.prevOwn = true;
     return new Sealed(line, source, chained, hash);
   }
 }

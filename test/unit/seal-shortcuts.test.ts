@@ -58,6 +58,18 @@ describe('sealing shortcuts', () => {
     }
   });
 
+  it('a prev handed in by recovery is quoted like any string; hashes the head made itself are written as they are', () => {
+    // The chain's own ids, times and hashes skip the quoting check; a recovered prev must not.
+    const head = new ChainHead('c-recovered', 7, 'not "hex" \\ at all\n');
+    for (let i = 0; i < 3; i++) {
+      const { line, record } = head.seal({
+        type: 'writer_stop',
+        enforcer: { service: 's', instance: 'i', version: '1' },
+      });
+      expectCanonical(line, record);
+    }
+  });
+
   it('random event shapes and values seal to their canonical form, in any order of appearance', () => {
     const head = new ChainHead('c1');
     const keys = [
