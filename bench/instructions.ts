@@ -30,7 +30,16 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify } from 'jose';
 import * as pipl from '../src/index.js';
-import { AUDIENCE, AUDIT_KEY, ISSUER, NOTICE, PROFILE_PATH, policy, SUBJECT } from './shared.js';
+import {
+  AUDIENCE,
+  AUDIT_KEY,
+  benchConsent,
+  ISSUER,
+  NOTICE,
+  PROFILE_PATH,
+  policy,
+  SUBJECT,
+} from './shared.js';
 
 const WARM = Number(process.env.INSTR_BENCH_WARM ?? 10_000);
 const OPS = Number(process.env.INSTR_BENCH_OPS ?? 2000);
@@ -77,13 +86,7 @@ async function child(mode: 'native' | 'callgrind'): Promise<void> {
   const guard = (name: string, cache: boolean, sink: pipl.AuditSink) =>
     pipl.createPiplGuard({
       policy,
-      consent: {
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        algorithms: ['ES256'],
-        jwks: { keys: [jwk] },
-        ...(cache ? {} : { cache: false as const }),
-      },
+      consent: benchConsent(jwk, cache),
       audit: { sink, subjectKey: AUDIT_KEY, service: name },
     });
   const sinks = {

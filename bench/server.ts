@@ -23,6 +23,7 @@ import { createPiplGuard, fileAuditSink, type PiplGuard } from '../src/index.js'
 import {
   AUDIENCE,
   AUDIT_KEY,
+  benchConsent,
   HEALTH_PATH,
   ISSUER,
   isScenarioName,
@@ -53,13 +54,7 @@ function buildGuard(scenario: Scenario): PiplGuard<BenchPurpose, never> | undefi
   const jwk = JSON.parse(jwkText) as JWK;
   return createPiplGuard({
     policy,
-    consent: {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      algorithms: ['ES256'],
-      jwks: { keys: [jwk] },
-      ...(scenario.guard.verifierCache ? {} : { cache: false as const }),
-    },
+    consent: benchConsent(jwk, scenario.guard.verifierCache),
     // Default options otherwise: durable 'sensitive', default queue limits, default token location.
     audit: { sink: fileAuditSink({ path: auditPath }), subjectKey: AUDIT_KEY },
   });

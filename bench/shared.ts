@@ -2,7 +2,8 @@
  * What the benchmark parent (`guard-vs-bare.ts`) and the server child (`server.ts`) agree on:
  * the policy, issuer/audience, the route paths and the list of scenarios.
  */
-import { definePolicy } from '../src/index.js';
+import type { JWK } from 'jose';
+import { type ConsentVerifierOptions, definePolicy } from '../src/index.js';
 
 export const ISSUER = 'https://consent.bench';
 export const AUDIENCE = 'pipl-guard-bench';
@@ -31,6 +32,20 @@ export const policy = definePolicy({
     },
   },
 });
+
+/**
+ * How every benchmark's guard verifies consent tokens: the bench issuer and audience, ES256, its
+ * public key as a local JWKS; the verifier cache on (the default) unless `cache` is false.
+ */
+export function benchConsent(jwk: JWK, cache: boolean): ConsentVerifierOptions {
+  return {
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    algorithms: ['ES256'],
+    jwks: { keys: [jwk] },
+    ...(cache ? {} : { cache: false as const }),
+  };
+}
 
 export type Framework = 'express' | 'koa';
 
