@@ -26,14 +26,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { exportJWK, exportSPKI, generateKeyPair } from 'jose';
+import { exportSPKI } from 'jose';
 import { verifyAuditLog } from '../src/audit/verify.js';
-import { issueConsentToken } from '../src/index.js';
 import {
-  AUDIENCE,
-  ISSUER,
+  benchCredentials,
   isScenarioName,
-  NOTICE,
   PEER_TARGETS,
   responseBody,
   SCENARIOS,
@@ -462,33 +459,10 @@ async function main(): Promise<void> {
   }
   const names = (Object.keys(SCENARIOS) as ScenarioName[]).filter((name) => !only || only.includes(name));
 
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  const pem = await exportSPKI(publicKey);
-  const jwk = JSON.stringify({
-    ...(await exportJWK(publicKey)),
-    kid: 'bench-key-1',
-    alg: 'ES256',
-    use: 'sig',
-  });
-  const token = await issueConsentToken({
-    privateKey,
-    alg: 'ES256',
-    kid: 'bench-key-1',
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    subject: SUBJECT,
-    notice: NOTICE,
-    expiresInSec: 3600,
-    grants: [
-      {
-        purpose: 'account.profile',
-        categories: ['identity_basic', 'contact'],
-        ops: ['use'],
-        consentType: 'general',
-      },
-      { purpose: 'health.records', categories: ['medical_health'], ops: ['use'], consentType: 'separate' },
-    ],
-  });
+  const credentials = await benchCredentials();
+  const pem = await exportSPKI(credentials.publicKey);
+  const jwk = JSON.stringify(credentials.jwk);
+  const { token } = credentials;
 
   const auditDir = process.env.BENCH_AUDIT_DIR
     ? resolve(process.env.BENCH_AUDIT_DIR)

@@ -28,14 +28,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import { exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify } from 'jose';
+import { importJWK, type JWK, jwtVerify } from 'jose';
 import * as pipl from '../src/index.js';
 import {
   AUDIENCE,
   AUDIT_KEY,
   benchConsent,
+  benchCredentials,
   ISSUER,
-  NOTICE,
   PROFILE_PATH,
   policy,
   SUBJECT,
@@ -83,23 +83,20 @@ async function child(mode: 'native' | 'callgrind'): Promise<void> {
     async flush() {},
     async close() {},
   };
-  const guard = (name: string, cache: boolean, sink: pipl.AuditSink) =>
-    pipl.createPiplGuard({
+  const guarded = (name: string, cache: boolean, sink: pipl.AuditSink) => ({
+    sink,
+    guard: pipl.createPiplGuard({
       policy,
       consent: benchConsent(jwk, cache),
       audit: { sink, subjectKey: AUDIT_KEY, service: name },
-    });
-  const sinks = {
-    'guard-hit-nosink': keep,
-    'guard-hit': pipl.fileAuditSink({ path: join(dir, 'hit.jsonl') }),
-    'guard-miss': pipl.fileAuditSink({ path: join(dir, 'miss.jsonl') }),
-  };
+    }),
+  });
   const guards = {
-    'guard-hit-nosink': guard('nosink', true, sinks['guard-hit-nosink']),
-    'guard-hit': guard('hit', true, sinks['guard-hit']),
-    'guard-miss': guard('miss', false, sinks['guard-miss']),
+    'guard-hit-nosink': guarded('nosink', true, keep),
+    'guard-hit': guarded('hit', true, pipl.fileAuditSink({ path: join(dir, 'hit.jsonl') })),
+    'guard-miss': guarded('miss', false, pipl.fileAuditSink({ path: join(dir, 'miss.jsonl') })),
   };
-  await Promise.all(Object.values(guards).map((g) => g.ready()));
+  await Promise.all(Object.values(guards).map(({ guard }) => guard.ready()));
   const request = {
     method: 'GET',
     route: '/users/:id/profile',
@@ -118,8 +115,7 @@ async function child(mode: 'native' | 'callgrind'): Promise<void> {
     'guard-miss': checks('guard-miss'),
   };
   function checks(name: keyof typeof guards) {
-    const g = guards[name];
-    const sink = sinks[name];
+    const { guard: g, sink } = guards[name];
     const requirement = g.requirement('account.profile', { operation: 'use' });
     return async (times: number) => {
       for (let i = 0; i < times; i++) {
@@ -154,7 +150,7 @@ async function child(mode: 'native' | 'callgrind'): Promise<void> {
       }
     }
   }
-  await Promise.all(Object.values(guards).map((g) => g.close()));
+  await Promise.all(Object.values(guards).map(({ guard }) => guard.close()));
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
@@ -193,7 +189,7 @@ const GC = /Scaveng|Marking|Sweep|heap::|Evacuat|MemoryChunk|Heap::|MarkCompact|
 /**
  * Each callgrind dump, by the label it was dumped with, split with `callgrind_annotate` by function.
  * Compiling and collecting depend on when V8's heuristics fire, which varies run to run by a few
- * percent of the total; what is left (`total − jit − gc`) repeats to within a fraction of a percent.
+ * percent of the total; what is left (`total − jit − gc`, "own") repeats to within about 2%.
  */
 function readDumps(dir: string): Partial<Record<Variant, Count>> {
   const counts: Partial<Record<Variant, Count>> = {};
@@ -304,6 +300,16 @@ async function httpCount(
   return countOf(join(dir, dump), HTTP_OPS);
 }
 
+/** A count as reported: whole instructions, with the operation's own share apart. */
+function summarise(count: Count): { own: number; jit: number; gc: number; instructions: number } {
+  return {
+    own: Math.round(count.total - count.jit - count.gc),
+    jit: Math.round(count.jit),
+    gc: Math.round(count.gc),
+    instructions: Math.round(count.total),
+  };
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] as number;
 
 async function parent(): Promise<void> {
@@ -314,25 +320,7 @@ async function parent(): Promise<void> {
     console.error('bench:instructions needs valgrind (callgrind): apt-get install valgrind');
     process.exit(2);
   }
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench-1', alg: 'ES256' };
-  const token = await pipl.issueConsentToken({
-    privateKey,
-    alg: 'ES256',
-    kid: 'bench-1',
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    subject: SUBJECT,
-    notice: NOTICE,
-    grants: [
-      {
-        purpose: 'account.profile',
-        categories: ['identity_basic', 'contact'],
-        ops: ['use'],
-        consentType: 'general',
-      },
-    ],
-  });
+  const { jwk, token } = await benchCredentials();
   const work = mkdtempSync(join(tmpdir(), 'pipl-instr-bench-'));
   const env = (dir: string) => ({
     ...process.env,
@@ -366,11 +354,7 @@ async function parent(): Promise<void> {
       return {
         name,
         description: VARIANTS[name],
-        instructions: Math.round(count.total),
-        jit: Math.round(count.jit),
-        gc: Math.round(count.gc),
-        /** What the operation's own code executes: stable to a fraction of a percent between runs. */
-        own: Math.round(count.total - count.jit - count.gc),
+        ...summarise(count),
         cpuUs: median(native.cpuUs[name] ?? [Number.NaN]),
         cpuUsRounds: native.cpuUs[name] ?? [],
       };
@@ -421,7 +405,7 @@ async function parent(): Promise<void> {
     console.log(
       `cache miss beyond jose, own instructions: ${((100 * (miss.own - jose.own)) / jose.own).toFixed(1)}% of jose's own ${n(jose.own)}`,
     );
-    const http: Array<{ scenario: string; own: number; jit: number; gc: number; instructions: number }> = [];
+    const http: Array<{ scenario: string } & ReturnType<typeof summarise>> = [];
     if (HTTP_SCENARIOS.length > 0) {
       console.log(
         `\nOver HTTP: each bench/server.ts scenario under callgrind, ${HTTP_WARM} requests unmeasured, then ${HTTP_OPS} counted (one to two minutes each)`,
@@ -430,13 +414,7 @@ async function parent(): Promise<void> {
       const httpEnv = { ...process.env, BENCH_JWK: JSON.stringify(jwk) };
       for (const scenario of HTTP_SCENARIOS) {
         const count = await httpCount(scenario, httpDir, httpEnv, token);
-        http.push({
-          scenario,
-          own: Math.round(count.total - count.jit - count.gc),
-          jit: Math.round(count.jit),
-          gc: Math.round(count.gc),
-          instructions: Math.round(count.total),
-        });
+        http.push({ scenario, ...summarise(count) });
       }
       console.log(
         `\n${'scenario'.padEnd(18)} ${'own'.padStart(10)} ${'jit'.padStart(9)} ${'gc'.padStart(9)} ${'total'.padStart(10)}  own added to bare`,

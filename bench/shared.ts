@@ -2,8 +2,8 @@
  * What the benchmark parent (`guard-vs-bare.ts`) and the server child (`server.ts`) agree on:
  * the policy, issuer/audience, the route paths and the list of scenarios.
  */
-import type { JWK } from 'jose';
-import { type ConsentVerifierOptions, definePolicy } from '../src/index.js';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { type ConsentVerifierOptions, definePolicy, issueConsentToken } from '../src/index.js';
 
 export const ISSUER = 'https://consent.bench';
 export const AUDIENCE = 'pipl-guard-bench';
@@ -45,6 +45,35 @@ export function benchConsent(jwk: JWK, cache: boolean): ConsentVerifierOptions {
     jwks: { keys: [jwk] },
     ...(cache ? {} : { cache: false as const }),
   };
+}
+
+/**
+ * A fresh ES256 key pair for the bench issuer, its public JWK, and the one consent token every
+ * benchmark request carries (both purposes granted, valid for an hour).
+ */
+export async function benchCredentials(): Promise<{ publicKey: CryptoKey; jwk: JWK; token: string }> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'bench-key-1', alg: 'ES256', use: 'sig' };
+  const token = await issueConsentToken({
+    privateKey,
+    alg: 'ES256',
+    kid: 'bench-key-1',
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    subject: SUBJECT,
+    notice: NOTICE,
+    expiresInSec: 3600,
+    grants: [
+      {
+        purpose: 'account.profile',
+        categories: ['identity_basic', 'contact'],
+        ops: ['use'],
+        consentType: 'general',
+      },
+      { purpose: 'health.records', categories: ['medical_health'], ops: ['use'], consentType: 'separate' },
+    ],
+  });
+  return { publicKey, jwk, token };
 }
 
 export type Framework = 'express' | 'koa';
