@@ -113,6 +113,40 @@ describe('sealing shortcuts', () => {
       expectCanonical(line, record);
     }
   });
+
+  it('records of one shape share the member array: a left-out member, a seal from inside a seal and a throw do not mix them up', () => {
+    const head = new ChainHead('c1');
+    const seal = (event: Record<string, unknown>) => {
+      const sealed = head.seal(event as unknown as AuditEvent);
+      expectCanonical(sealed.line, sealed.record);
+      return JSON.parse(sealed.line) as Record<string, unknown>;
+    };
+    expect(seal({ type: 'shared', a: 1, b: 'x', c: true })).toMatchObject({ a: 1, b: 'x', c: true });
+    // Same keys, one of them undefined: JSON leaves it out, and the next record has all of its own again.
+    const gap = seal({ type: 'shared', a: 2, b: undefined, c: false });
+    expect(gap).toMatchObject({ a: 2, c: false });
+    expect('b' in gap).toBe(false);
+    expect(seal({ type: 'shared', a: 3, b: 'y', c: true })).toMatchObject({ a: 3, b: 'y', c: true });
+    // A getter that seals a record of the same shape while this one is being built.
+    let inner: Record<string, unknown> | undefined;
+    const outer = {
+      type: 'shared',
+      a: 4,
+      get b() {
+        inner ??= seal({ type: 'shared', a: 40, b: 'inner', c: false });
+        return 'outer';
+      },
+      c: true,
+    };
+    expect(seal(outer)).toMatchObject({ a: 4, b: 'outer', c: true });
+    expect(inner).toMatchObject({ a: 40, b: 'inner', c: false });
+    // A value that cannot be written throws; the next record of the shape is whole.
+    expect(() =>
+      head.seal({ type: 'shared', a: Number.NaN, b: 'z', c: true } as unknown as AuditEvent),
+    ).toThrow();
+    expect(seal({ type: 'shared', a: 5, b: 'z', c: false })).toMatchObject({ a: 5, b: 'z', c: false });
+    expect(head.seq).toBe(6); // a: 1, 2, 3, 40, 4, 5; the throw sealed nothing
+  });
 });
 
 describe('string quoting', () => {
