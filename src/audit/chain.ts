@@ -256,7 +256,15 @@ export class ChainHead {
         count++;
         if (slot.early) early++;
       }
-      hashed = `{${parts.join(',')}}`;
+      // The braces go into the first and last member, so the join is the whole text, flat: wrapped
+      // around it (`{${…}}`) they made a rope that hashing copied flat again, about 0.7 KB per record.
+      const first = parts[0] as string;
+      const last = parts[count - 1] as string;
+      parts[0] = `{${first}`;
+      parts[count - 1] = `${count === 1 ? parts[0] : last}}`;
+      hashed = parts.join(',');
+      parts[0] = first;
+      parts[count - 1] = last;
     } finally {
       if (shared) shape.busy = false;
     }
