@@ -79,6 +79,12 @@ export interface ConsentVerifierOptions {
 export interface ConsentVerifier {
   /** Resolves the verified consent or rejects with a {@link PiplGuardError}. */
   verify(token: string): Promise<VerifiedConsent>;
+  /**
+   * The consent of a token this verifier has verified and still holds, returned without waiting;
+   * `undefined` when the token has to go through `verify`. Throws what `verify` rejects with for a
+   * token it will not look at (too large). Optional: a verifier without it is always asked `verify`.
+   */
+  cached?(token: string): VerifiedConsent | undefined;
   /** Imports local keys now; rejects with {@link PiplConfigError} if they are unusable. */
   ready(): Promise<void>;
   /**
@@ -195,13 +201,30 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
   const cacheMax = options.cache === false ? 0 : options.cache.max;
   const cacheTtl = options.cache === false ? 0 : options.cache.ttlSec;
 
-  async function verifyConsentToken(token: string): Promise<VerifiedConsent> {
+  function refuseTooLarge(token: string): void {
     if (token.length > options.maxTokenBytes) {
       throw new PiplGuardError(
         'token_too_large',
         `Consent tokens are limited to ${options.maxTokenBytes} characters`,
       );
     }
+  }
+
+  /**
+   * A cache hit without a promise: the guard's common case runs with no `await` at all. A miss is
+   * left to `verify`, which counts it (`pipl-guard:token-cache`), so each look-up is counted once.
+   */
+  function cachedConsent(token: string): VerifiedConsent | undefined {
+    refuseTooLarge(token);
+    if (!cache) return undefined;
+    const stored = cache.get(cacheKey(token));
+    if (stored?.token !== token || Date.now() / 1000 > stored.until) return undefined;
+    publishTokenCache(true);
+    return stored.consent;
+  }
+
+  async function verifyConsentToken(token: string): Promise<VerifiedConsent> {
+    refuseTooLarge(token);
     const nowSec = Date.now() / 1000;
     const tail = cacheKey(token);
     if (cache) {
@@ -255,6 +278,7 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
 
   return {
     verify: verifyConsentToken,
+    cached: cachedConsent,
     ...(options.maxTokenAgeSec === undefined
       ? {}
       : { maxTokenLifetimeSec: options.maxTokenAgeSec + tolerance }),

@@ -120,20 +120,27 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
   const rightsCheck = createRightsCheck(options.isAuthorizedAgent);
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
+  type DecisionContext = {
+    subjectId: string | undefined;
+    subjectDeclared: boolean;
+    withdrawn: boolean;
+    noticeId: string;
+    now: number;
+    actorRole: string | undefined;
+    optedOut?: SubjectState['optedOut'];
+  };
 
-  /** extract → verify → withdrawal → decide. Token and lookup problems become refusals. */
-  async function evaluate(requirement: Requirement, request: GuardRequest): Promise<Verdict> {
+  /**
+   * extract → verify → withdrawal → decide. Token and lookup problems become refusals.
+   *
+   * Answers without a promise in the common case (a token the verifier holds, withdrawal stores that
+   * answer at once, as the in-memory ones do): an `async` function allocates its frame on every call
+   * (about 1 KB here) and every `await` a promise and a microtask, on each request.
+   */
+  function evaluate(requirement: Requirement, request: GuardRequest): Verdict | Promise<Verdict> {
     // Art. 44-48: a rights request rests on the caller being the subject, never on consent.
     if (requirement.rightsRequest !== undefined) return rightsCheck(requirement, request);
-    const context: {
-      subjectId: string | undefined;
-      subjectDeclared: boolean;
-      withdrawn: boolean;
-      noticeId: string;
-      now: number;
-      actorRole: string | undefined;
-      optedOut?: SubjectState['optedOut'];
-    } = {
+    const context: DecisionContext = {
       subjectId: request.subjectId,
       subjectDeclared: request.subjectDeclared,
       withdrawn: false,
@@ -142,72 +149,150 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       now: Date.now(),
       actorRole: request.actor?.type,
     };
-    const { purpose } = requirement;
     // Art. 13: a non-consent basis needs no token; one that is sent anyway is not looked at.
-    if (purpose.basis !== 'consent') {
-      // Art. 24(2): opt-outs apply on every basis. Only looked up when one could change the decision.
-      if (subjects && request.subjectId !== undefined && (purpose.personalization || purpose.marketing)) {
-        try {
-          context.optedOut = (await lookup(request.subjectId, undefined, purpose.key)).optedOut;
-        } catch (error) {
-          if (!isPiplGuardError(error)) throw error;
-          return { decision: refuse(requirement, error.code), consent: undefined, error };
-        }
-      }
-      const refusals = options.publicInfoRefusals;
-      // Art. 27: processing disclosed information stops where the subject explicitly refused it.
-      if (purpose.basis === 'public_info' && refusals && request.subjectId !== undefined) {
-        const refused = await refusals(request.subjectId, purpose.key);
-        return {
-          decision: decide(requirement, undefined, { ...context, publicInfoRefused: refused === true }),
-          consent: undefined,
-        };
-      }
-      return { decision: decide(requirement, undefined, context), consent: undefined };
-    }
+    if (requirement.purpose.basis !== 'consent') return evaluateWithoutConsent(requirement, request, context);
     let consent: VerifiedConsent | undefined;
     try {
       const token = extractToken(request.header);
       if (token !== undefined) {
         if (!verifier) throw refusal('keys_unavailable');
-        consent = await verifier.verify(token);
-        if (subjects) {
-          // One lookup answers everything: this consent, the subject's purpose and global withdrawals, opt-outs.
-          const state = await lookup(consent.subject, consent.id, purpose.key);
-          context.withdrawn = isWithdrawnBy(state, consent.issuedAt);
-          context.optedOut = state.optedOut;
-        } else context.withdrawn = await isWithdrawn(consent.id);
+        consent = verifier.cached?.(token);
+        if (consent === undefined) return verifyAndDecide(requirement, context, token);
+        const pending = applyWithdrawals(context, consent, requirement.purpose.key);
+        if (pending) return settleWithdrawals(requirement, context, consent, pending);
       }
     } catch (error) {
-      if (!isPiplGuardError(error)) throw error;
-      const known = refusal(error.code, error.message);
-      return { decision: refuse(requirement, known.code, consent), consent: undefined, error: known };
+      return refusedVerdict(requirement, error, consent);
     }
     return { decision: decide(requirement, consent, context), consent };
   }
 
-  async function lookup(
+  async function verifyAndDecide(
+    requirement: Requirement,
+    context: DecisionContext,
+    token: string,
+  ): Promise<Verdict> {
+    let consent: VerifiedConsent | undefined;
+    try {
+      consent = await (verifier as ConsentVerifier).verify(token);
+      await applyWithdrawals(context, consent, requirement.purpose.key);
+    } catch (error) {
+      return refusedVerdict(requirement, error, consent);
+    }
+    return { decision: decide(requirement, consent, context), consent };
+  }
+
+  async function settleWithdrawals(
+    requirement: Requirement,
+    context: DecisionContext,
+    consent: VerifiedConsent,
+    pending: Promise<void>,
+  ): Promise<Verdict> {
+    try {
+      await pending;
+    } catch (error) {
+      return refusedVerdict(requirement, error, consent);
+    }
+    return { decision: decide(requirement, consent, context), consent };
+  }
+
+  /**
+   * Sets `withdrawn` (and the opt-outs) from the stores. Returns a promise only when a store answers
+   * with one; throws, or rejects, with `revocation_unavailable` when a store fails.
+   */
+  function applyWithdrawals(
+    context: DecisionContext,
+    consent: VerifiedConsent,
+    purpose: string,
+  ): Promise<void> | undefined {
+    if (subjects) {
+      // One lookup answers everything: this consent, the subject's purpose and global withdrawals, opt-outs.
+      const state = lookup(consent.subject, consent.id, purpose);
+      if (state instanceof Promise) return state.then((answer) => applyState(context, consent, answer));
+      applyState(context, consent, state);
+      return undefined;
+    }
+    const withdrawn = isWithdrawn(consent.id);
+    if (typeof withdrawn === 'boolean') {
+      context.withdrawn = withdrawn;
+      return undefined;
+    }
+    return withdrawn.then((answer) => {
+      context.withdrawn = answer;
+    });
+  }
+
+  function applyState(context: DecisionContext, consent: VerifiedConsent, state: SubjectState): void {
+    context.withdrawn = isWithdrawnBy(state, consent.issuedAt);
+    context.optedOut = state.optedOut;
+  }
+
+  /** A token, lookup or key problem as the refusal it stands for; anything else is not ours to answer. */
+  function refusedVerdict(
+    requirement: Requirement,
+    error: unknown,
+    consent: VerifiedConsent | undefined,
+  ): Verdict {
+    if (!isPiplGuardError(error)) throw error;
+    const known = refusal(error.code, error.message);
+    return { decision: refuse(requirement, known.code, consent), consent: undefined, error: known };
+  }
+
+  async function evaluateWithoutConsent(
+    requirement: Requirement,
+    request: GuardRequest,
+    context: DecisionContext,
+  ): Promise<Verdict> {
+    const { purpose } = requirement;
+    // Art. 24(2): opt-outs apply on every basis. Only looked up when one could change the decision.
+    if (subjects && request.subjectId !== undefined && (purpose.personalization || purpose.marketing)) {
+      try {
+        context.optedOut = (await lookup(request.subjectId, undefined, purpose.key)).optedOut;
+      } catch (error) {
+        if (!isPiplGuardError(error)) throw error;
+        return { decision: refuse(requirement, error.code), consent: undefined, error };
+      }
+    }
+    const refusals = options.publicInfoRefusals;
+    // Art. 27: processing disclosed information stops where the subject explicitly refused it.
+    if (purpose.basis === 'public_info' && refusals && request.subjectId !== undefined) {
+      const refused = await refusals(request.subjectId, purpose.key);
+      return {
+        decision: decide(requirement, undefined, { ...context, publicInfoRefused: refused === true }),
+        consent: undefined,
+      };
+    }
+    return { decision: decide(requirement, undefined, context), consent: undefined };
+  }
+
+  /** The subject store's answer, without a promise when the store gives none; failures become `revocation_unavailable`. */
+  function lookup(
     subject: string | undefined,
     consentId: string | undefined,
     purpose: string,
-  ): Promise<SubjectState> {
+  ): SubjectState | Promise<SubjectState> {
     if (!subjects) return NOTHING_WITHDRAWN;
     try {
-      return await subjects.lookup({ subject, consentId, purpose });
+      const state = subjects.lookup({ subject, consentId, purpose });
+      return isThenable(state) ? Promise.resolve(state).catch(revocationUnavailable) : state;
     } catch (error) {
-      onError(error);
-      throw refusal('revocation_unavailable');
+      return revocationUnavailable(error);
     }
   }
 
-  async function isWithdrawn(consentId: string): Promise<boolean> {
+  /** Answers without a promise when the store does (the in-memory one always does). */
+  function isWithdrawn(consentId: string): boolean | Promise<boolean> {
     try {
       const status = revocations.isRevoked(consentId);
-      return typeof status === 'boolean' ? status : await status;
+      return typeof status === 'boolean' ? status : Promise.resolve(status).catch(revocationUnavailable);
     } catch (error) {
-      onError(error);
-      throw refusal('revocation_unavailable');
+      return revocationUnavailable(error);
     }
+  }
+
+  function revocationUnavailable(error: unknown): never {
+    onError(error);
+    throw refusal('revocation_unavailable');
   }
 
   /** A refusal, tied to its request so the problem body and the audit record carry the same id. */
@@ -238,7 +323,8 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     try {
       // An audit log that cannot be written never lets a request through (unless the purpose opted out).
       if (!trail.acceptsRecords() && !failOpen) return auditUnavailable(requirement, requestId);
-      const { decision, consent, error } = await evaluate(requirement, request);
+      const verdict = evaluate(requirement, request);
+      const { decision, consent, error } = verdict instanceof Promise ? await verdict : verdict;
       const unauditedAllowed = failOpen && mayFailOpen(requirement, consent);
       let written: undefined | Promise<void>;
       try {
@@ -319,4 +405,8 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       return trail.close().finally(stopWatchingAudit);
     },
   };
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
