@@ -314,41 +314,82 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     );
   }
 
-  async function check(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
+  /**
+   * Decides, records the decision, answers. Not an `async` function: a decision from a cached token
+   * with a buffered audit is answered with an already settled promise, and only a store or a durable
+   * write that answers with a promise is waited for. Nothing it throws escapes: an unexpected error
+   * becomes `guard_unavailable`.
+   */
+  function check(requirement: Requirement, request: GuardRequest): Promise<GuardOutcome> {
     // Always our own: a client-chosen id could make two requests' decisions and outcomes unpairable.
     // The client's x-request-id is kept apart in the record as `clientRequestId`.
     const requestId = uuidv7(Date.now());
-    const failOpen = requirement.purpose.failOpen;
-    subjectWarnings.seen(requirement, request);
     try {
+      subjectWarnings.seen(requirement, request);
       // An audit log that cannot be written never lets a request through (unless the purpose opted out).
-      if (!trail.acceptsRecords() && !failOpen) return auditUnavailable(requirement, requestId);
+      if (!trail.acceptsRecords() && !requirement.purpose.failOpen)
+        return Promise.resolve(auditUnavailable(requirement, requestId));
       const verdict = evaluate(requirement, request);
-      const { decision, consent, error } = verdict instanceof Promise ? await verdict : verdict;
-      const unauditedAllowed = failOpen && mayFailOpen(requirement, consent);
-      let written: undefined | Promise<void>;
-      try {
-        written = trail.record(requirement, request, requestId, decision, consent);
-        if (written) await written;
-      } catch (auditError) {
-        if (!isPiplGuardError(auditError)) onError(auditError);
-        if (!unauditedAllowed) {
-          if (written !== undefined && decision.effect !== 'deny') {
-            trail.refusedAfterSealing(requestId, decision.purpose);
-          }
-          return auditUnavailable(requirement, requestId, consent);
-        }
-        // Opted in explicitly: the decision stands unrecorded, and the hole is recorded on recovery.
-        trail.sink.noteDropped(isPiplGuardError(auditError) ? 'refused' : 'write_failed');
-      }
-      if (decision.effect === 'deny') return refused(requestId, decision, error);
-      // A degraded handler gets no consent that failed: it must not read grants that do not apply.
-      const usable = decision.reason === 'degraded_no_consent' ? undefined : consent;
-      return { decision, consent: usable, requestId, error: undefined };
+      const outcome =
+        verdict instanceof Promise
+          ? verdict.then((settled) => conclude(requirement, request, requestId, settled))
+          : conclude(requirement, request, requestId, verdict);
+      if (!(outcome instanceof Promise)) return Promise.resolve(outcome);
+      return outcome.catch((unexpected: unknown) => guardUnavailable(requirement, requestId, unexpected));
     } catch (unexpected) {
-      onError(unexpected);
-      return refused(requestId, refuse(requirement, 'guard_unavailable'), refusal('guard_unavailable'));
+      return Promise.resolve(guardUnavailable(requirement, requestId, unexpected));
     }
+  }
+
+  /** Records the decision; waits only when the write does (a durable decision). */
+  function conclude(
+    requirement: Requirement,
+    request: GuardRequest,
+    requestId: string,
+    verdict: Verdict,
+  ): GuardOutcome | Promise<GuardOutcome> {
+    let written: undefined | Promise<void>;
+    try {
+      written = trail.record(requirement, request, requestId, verdict.decision, verdict.consent);
+    } catch (auditError) {
+      return auditFailed(requirement, requestId, verdict, false, auditError);
+    }
+    if (written === undefined) return answer(requestId, verdict);
+    return written.then(
+      () => answer(requestId, verdict),
+      (auditError: unknown) => auditFailed(requirement, requestId, verdict, true, auditError),
+    );
+  }
+
+  /** The decision could not be recorded (`sealed`: it was, but its write failed). */
+  function auditFailed(
+    requirement: Requirement,
+    requestId: string,
+    verdict: Verdict,
+    sealed: boolean,
+    auditError: unknown,
+  ): GuardOutcome {
+    const { decision, consent } = verdict;
+    if (!isPiplGuardError(auditError)) onError(auditError);
+    if (!(requirement.purpose.failOpen && mayFailOpen(requirement, consent))) {
+      if (sealed && decision.effect !== 'deny') trail.refusedAfterSealing(requestId, decision.purpose);
+      return auditUnavailable(requirement, requestId, consent);
+    }
+    // Opted in explicitly: the decision stands unrecorded, and the hole is recorded on recovery.
+    trail.sink.noteDropped(isPiplGuardError(auditError) ? 'refused' : 'write_failed');
+    return answer(requestId, verdict);
+  }
+
+  function answer(requestId: string, { decision, consent, error }: Verdict): GuardOutcome {
+    if (decision.effect === 'deny') return refused(requestId, decision, error);
+    // A degraded handler gets no consent that failed: it must not read grants that do not apply.
+    const usable = decision.reason === 'degraded_no_consent' ? undefined : consent;
+    return { decision, consent: usable, requestId, error: undefined };
+  }
+
+  function guardUnavailable(requirement: Requirement, requestId: string, unexpected: unknown): GuardOutcome {
+    onError(unexpected);
+    return refused(requestId, refuse(requirement, 'guard_unavailable'), refusal('guard_unavailable'));
   }
 
   /** Every adapter's requests pass here, so `pipl-guard:decision` is published in one place. */

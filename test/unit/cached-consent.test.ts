@@ -128,3 +128,37 @@ describe('guard on a cached token', () => {
       ]);
   });
 });
+
+describe('guard check without a promise in between', () => {
+  it('turns an unexpected throw on the promise-free path into guard_unavailable: never a throw, never a rejection', async () => {
+    const errors: unknown[] = [];
+    const real = createConsentVerifier(verifierOptions);
+    const broken = {
+      verify: real.verify,
+      ready: real.ready,
+      cached(): never {
+        throw new TypeError('verifier bug');
+      },
+    };
+    const pipl = guardOptions(keys, { consent: broken, onError: (error) => errors.push(error) }).guard;
+    const requirement = pipl.requirement('account.profile', { operation: 'use' });
+    const token = await tokenFor(keys);
+    let pending: Promise<unknown> | undefined;
+    expect(() => {
+      pending = pipl.check(requirement, {
+        method: 'GET',
+        route: '/users/:id/profile',
+        header: (name: string) => (name === 'pipl-consent' ? token : undefined),
+        subjectId: 'user-1',
+        subjectDeclared: true,
+        actor: null,
+      });
+    }).not.toThrow();
+    const outcome = (await pending) as { error?: { code: string }; decision: { effect: string } };
+    expect(outcome.error?.code).toBe('guard_unavailable');
+    expect(outcome.decision.effect).toBe('deny');
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toContain('verifier bug');
+    await pipl.close();
+  });
+});
