@@ -279,7 +279,7 @@ export class ChainHead {
         if (slot.early) early++;
       }
       // The braces go into the first and last member, so the join is the whole text, flat: wrapped
-      // around it (`{${…}}`) they made a rope that hashing copied flat again, about 0.7 KB per record.
+      // around it (`{${…}}`) they made a rope that hashing copied flat again, about 0.6 KB per record.
       const first = parts[0] as string;
       const last = parts[count - 1] as string;
       parts[0] = `{${first}`;

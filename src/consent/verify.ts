@@ -210,17 +210,27 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
     }
   }
 
+  /** The consent verified for exactly this token, while its cache time lasts (an expired entry is dropped). */
+  function held(token: string, nowSec: number): VerifiedConsent | undefined {
+    if (!cache) return undefined;
+    const tail = cacheKey(token);
+    const stored = cache.get(tail);
+    // The key is only the tail: an entry counts for the exact token it was verified for.
+    if (stored?.token !== token) return undefined;
+    if (nowSec <= stored.until) return stored.consent;
+    cache.delete(tail);
+    return undefined;
+  }
+
   /**
    * A cache hit without a promise: the guard's common case runs with no `await` at all. A miss is
    * left to `verify`, which counts it (`pipl-guard:token-cache`), so each look-up is counted once.
    */
   function cachedConsent(token: string): VerifiedConsent | undefined {
     refuseTooLarge(token);
-    if (!cache) return undefined;
-    const stored = cache.get(cacheKey(token));
-    if (stored?.token !== token || Date.now() / 1000 > stored.until) return undefined;
-    publishTokenCache(true);
-    return stored.consent;
+    const consent = held(token, Date.now() / 1000);
+    if (consent !== undefined) publishTokenCache(true);
+    return consent;
   }
 
   async function verifyConsentToken(token: string): Promise<VerifiedConsent> {
@@ -228,14 +238,9 @@ export function createConsentVerifier(input: ConsentVerifierOptions): ConsentVer
     const nowSec = Date.now() / 1000;
     const tail = cacheKey(token);
     if (cache) {
-      const stored = cache.get(tail);
-      // The key is only the tail: an entry counts for the exact token it was verified for.
-      const hit = stored?.token === token ? stored : undefined;
-      publishTokenCache(hit !== undefined && nowSec <= hit.until);
-      if (hit) {
-        if (nowSec <= hit.until) return hit.consent;
-        cache.delete(tail);
-      }
+      const consent = held(token, nowSec);
+      publishTokenCache(consent !== undefined);
+      if (consent !== undefined) return consent;
     }
     if (!COMPACT_JWS.test(token)) {
       throw new PiplGuardError(

@@ -157,9 +157,9 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       if (token !== undefined) {
         if (!verifier) throw refusal('keys_unavailable');
         consent = verifier.cached?.(token);
-        if (consent === undefined) return verifyAndDecide(requirement, context, token);
+        if (consent === undefined) return decideLater(requirement, context, token);
         const pending = applyWithdrawals(context, consent, requirement.purpose.key);
-        if (pending) return settleWithdrawals(requirement, context, consent, pending);
+        if (pending) return decideLater(requirement, context, token, consent, pending);
       }
     } catch (error) {
       return refusedVerdict(requirement, error, consent);
@@ -167,28 +167,23 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     return { decision: decide(requirement, consent, context), consent };
   }
 
-  async function verifyAndDecide(
+  /**
+   * The promise path: verifies the token when the verifier did not hold it, then waits for the
+   * withdrawal stores (`pending`, when a store already answered with a promise).
+   */
+  async function decideLater(
     requirement: Requirement,
     context: DecisionContext,
     token: string,
+    held?: VerifiedConsent,
+    pending?: Promise<void>,
   ): Promise<Verdict> {
-    let consent: VerifiedConsent | undefined;
+    let consent = held;
     try {
-      consent = await (verifier as ConsentVerifier).verify(token);
-      await applyWithdrawals(context, consent, requirement.purpose.key);
-    } catch (error) {
-      return refusedVerdict(requirement, error, consent);
-    }
-    return { decision: decide(requirement, consent, context), consent };
-  }
-
-  async function settleWithdrawals(
-    requirement: Requirement,
-    context: DecisionContext,
-    consent: VerifiedConsent,
-    pending: Promise<void>,
-  ): Promise<Verdict> {
-    try {
+      if (consent === undefined) {
+        consent = await (verifier as ConsentVerifier).verify(token);
+        pending = applyWithdrawals(context, consent, requirement.purpose.key);
+      }
       await pending;
     } catch (error) {
       return refusedVerdict(requirement, error, consent);

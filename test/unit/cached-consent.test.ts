@@ -68,16 +68,17 @@ describe('verifier.cached', () => {
   });
 });
 
-describe('guard on a cached token', () => {
-  const request = (token: string) => ({
-    method: 'GET',
-    route: '/users/:id/profile',
-    header: (name: string) => (name === 'pipl-consent' ? token : undefined),
-    subjectId: 'user-1',
-    subjectDeclared: true,
-    actor: null,
-  });
+/** What an adapter hands the guard for GET /users/user-1/profile carrying `token`. */
+const request = (token: string) => ({
+  method: 'GET',
+  route: '/users/:id/profile',
+  header: (name: string) => (name === 'pipl-consent' ? token : undefined),
+  subjectId: 'user-1',
+  subjectDeclared: true,
+  actor: null,
+});
 
+describe('guard on a cached token', () => {
   /** The same request twice: the first verifies the token, the second is the cache hit. */
   async function twice(extra: Parameters<typeof guardOptions>[1]) {
     const pipl = guardOptions(keys, extra).guard;
@@ -145,14 +146,7 @@ describe('guard check without a promise in between', () => {
     const token = await tokenFor(keys);
     let pending: Promise<unknown> | undefined;
     expect(() => {
-      pending = pipl.check(requirement, {
-        method: 'GET',
-        route: '/users/:id/profile',
-        header: (name: string) => (name === 'pipl-consent' ? token : undefined),
-        subjectId: 'user-1',
-        subjectDeclared: true,
-        actor: null,
-      });
+      pending = pipl.check(requirement, request(token));
     }).not.toThrow();
     const outcome = (await pending) as { error?: { code: string }; decision: { effect: string } };
     expect(outcome.error?.code).toBe('guard_unavailable');
