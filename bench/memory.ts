@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK } from 'jose';
 import { createPiplGuard, fileAuditSink, issueConsentToken } from '../src/index.js';
-import { AUDIENCE, AUDIT_KEY, ISSUER, NOTICE, policy } from './shared.js';
+import { AUDIENCE, AUDIT_KEY, ISSUER, NOTICE, PROFILE_GRANT, policy } from './shared.js';
 
 const TOKENS = Number(process.env.MEMORY_BENCH_TOKENS ?? 1_000_000);
 const SAMPLES = 20;
@@ -31,14 +31,7 @@ const template = await issueConsentToken({
   consentId: 'template',
   notice: NOTICE,
   expiresInSec: 3600,
-  grants: [
-    {
-      purpose: 'account.profile',
-      categories: ['identity_basic', 'contact'],
-      ops: ['use'],
-      consentType: 'general',
-    },
-  ],
+  grants: [PROFILE_GRANT],
 });
 const [headerPart, payloadPart] = template.split('.') as [string, string];
 const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as Record<string, unknown>;

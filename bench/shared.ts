@@ -3,6 +3,7 @@
  * the policy, issuer/audience, the route paths and the list of scenarios.
  */
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { IssueConsentOptions } from '../src/consent/issue.js';
 import { type ConsentVerifierOptions, definePolicy, issueConsentToken } from '../src/index.js';
 
 export const ISSUER = 'https://consent.bench';
@@ -47,6 +48,14 @@ export function benchConsent(jwk: JWK, cache: boolean): ConsentVerifierOptions {
   };
 }
 
+/** The consent every bench token carries for the profile route (the memory bench's tokens too). */
+export const PROFILE_GRANT = {
+  purpose: 'account.profile',
+  categories: ['identity_basic', 'contact'],
+  ops: ['use'],
+  consentType: 'general',
+} as const satisfies IssueConsentOptions['grants'][number];
+
 /**
  * A fresh ES256 key pair for the bench issuer, its public JWK, and the one consent token every
  * benchmark request carries (both purposes granted, valid for an hour).
@@ -64,12 +73,7 @@ export async function benchCredentials(): Promise<{ publicKey: CryptoKey; jwk: J
     notice: NOTICE,
     expiresInSec: 3600,
     grants: [
-      {
-        purpose: 'account.profile',
-        categories: ['identity_basic', 'contact'],
-        ops: ['use'],
-        consentType: 'general',
-      },
+      PROFILE_GRANT,
       { purpose: 'health.records', categories: ['medical_health'], ops: ['use'], consentType: 'separate' },
     ],
   });

@@ -280,10 +280,11 @@ export class ChainHead {
       }
       // The braces go into the first and last member, so the join is the whole text, flat: wrapped
       // around it (`{${…}}`) they made a rope that hashing copied flat again, about 0.6 KB per record.
+      // There are always several members (the chain's own six), so first and last are two slots.
       const first = parts[0] as string;
       const last = parts[count - 1] as string;
       parts[0] = `{${first}`;
-      parts[count - 1] = `${count === 1 ? parts[0] : last}}`;
+      parts[count - 1] = `${last}}`;
       hashed = parts.join(',');
       parts[0] = first;
       parts[count - 1] = last;

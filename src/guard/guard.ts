@@ -68,7 +68,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     );
   }
   if (!options.audit?.sink) throw new PiplConfigError('audit.sink is required: every decision is audited');
-  if (typeof (options.audit.sink as { then?: unknown }).then === 'function') {
+  if (isThenable(options.audit.sink)) {
     throw new PiplConfigError('audit.sink is a Promise: `await postgresAuditSink(…)` before createPiplGuard');
   }
   if (options.audit.subjectKey === undefined) {
@@ -101,8 +101,8 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     quietly(() => logger?.error({ err: error }, 'pipl-guard: internal error; the request was refused'));
     if (!reportError) return;
     try {
-      const returned = reportError(error) as unknown as PromiseLike<unknown> | undefined;
-      if (typeof returned?.then === 'function') returned.then(undefined, () => {});
+      const returned: unknown = reportError(error);
+      if (isThenable(returned)) returned.then(undefined, () => {});
     } catch {
       // The refusal stands whatever the hook does.
     }
@@ -244,8 +244,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       try {
         context.optedOut = (await lookup(request.subjectId, undefined, purpose.key)).optedOut;
       } catch (error) {
-        if (!isPiplGuardError(error)) throw error;
-        return { decision: refuse(requirement, error.code), consent: undefined, error };
+        return refusedVerdict(requirement, error, undefined);
       }
     }
     const refusals = options.publicInfoRefusals;
@@ -444,5 +443,6 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  // A store, hook or sink may hand back any promise-like, not only a native Promise.
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
