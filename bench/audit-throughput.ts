@@ -12,7 +12,7 @@ import pino from 'pino';
 import type { AuditEvent, DecisionEvent, OutcomeEvent } from '../src/audit/record.js';
 import { verifyAuditLog } from '../src/audit/verify.js';
 import { type AuditSink, createPiplGuard, fileAuditSink } from '../src/index.js';
-import { AUDIT_KEY, benchCredentials, benchConsent, policy, SUBJECT } from './shared.js';
+import { AUDIT_KEY, benchConsent, benchCredentials, policy, SUBJECT } from './shared.js';
 
 const RECORDS = Number(process.env.AUDIT_BENCH_RECORDS ?? 200_000);
 /** Concurrent writers for the durable case: requests in flight, each waiting for its fsync. */
@@ -142,7 +142,7 @@ async function measure(
 async function bufferedGuardRecords(): Promise<Result> {
   const file = join(dir, 'buffered-guard.jsonl');
   const sink = fileAuditSink({ path: file, maxQueueRecords: RECORDS + 10, maxQueueBytes: 1 << 30 });
-  return measure('pipl-guard file sink, buffered: the guard\'s decision + outcome', file, async () => {
+  return measure("pipl-guard file sink, buffered: the guard's decision + outcome", file, async () => {
     // Yield to the event loop now and then, as a server does between requests.
     for (let n = 0; n < RECORDS; n += 2) {
       const requestId = `req-${n}`;
