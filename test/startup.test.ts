@@ -16,6 +16,7 @@ import {
   definePolicy,
   fileAuditSink,
   memoryAuditSink,
+  memorySubjectStore,
   PiplConfigError,
   type PiplGuardOptions,
 } from '../src/index.js';
@@ -97,6 +98,22 @@ describe('ready() checks keys, the withdrawal store and the audit sink', () => {
     });
     await expect(guard.ready()).rejects.toMatchObject({ code: 'revocation_unavailable', status: 503 });
     expect(errors).toHaveLength(1);
+  });
+
+  it('rejects with revocation_unavailable when the store answers something that is not an answer', async () => {
+    for (const extra of [
+      { revocations: { isRevoked: () => 0 as unknown as boolean, revoke: () => {} } },
+      {
+        revocations: undefined,
+        subjects: { ...memorySubjectStore(), lookup: () => Promise.resolve({}) as never },
+      },
+    ]) {
+      const errors: unknown[] = [];
+      const { guard } = guardOptions(await makeKeys(), { ...extra, onError: (error) => errors.push(error) });
+      await expect(guard.ready()).rejects.toMatchObject({ code: 'revocation_unavailable', status: 503 });
+      expect(errors).toHaveLength(1);
+      expect(String(errors[0])).toMatch(/answered (number|an object), not a/);
+    }
   });
 
   it('rejects with audit_unavailable when the sink does not take records', async () => {

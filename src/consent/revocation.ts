@@ -3,7 +3,10 @@
  * whether it was withdrawn; the store does.
  */
 export interface RevocationStore {
-  /** True when the consent was withdrawn. Throwing or rejecting makes the guard fail closed (503). */
+  /**
+   * True when the consent was withdrawn. Throwing, rejecting, or answering anything but a boolean
+   * (`undefined`, ioredis's `0`/`1`) makes the guard fail closed (503 `revocation_unavailable`).
+   */
   isRevoked(consentId: string): boolean | Promise<boolean>;
   /**
    * Withdraws a consent. `until` (epoch seconds: the latest `exp` of any token carrying this consent

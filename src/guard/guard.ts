@@ -266,22 +266,34 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     purpose: string,
   ): SubjectState | Promise<SubjectState> {
     if (!subjects) return NOTHING_WITHDRAWN;
+    let state: unknown;
     try {
-      const state = subjects.lookup({ subject, consentId, purpose });
-      return isThenable(state) ? Promise.resolve(state).catch(revocationUnavailable) : state;
+      state = subjects.lookup({ subject, consentId, purpose });
     } catch (error) {
       return revocationUnavailable(error);
     }
+    if (isSubjectState(state)) return state;
+    if (!isThenable(state)) return revocationUnavailable(notAnAnswer('lookup', state, 'a subject state'));
+    return Promise.resolve(state).then((answer: unknown) => {
+      if (isSubjectState(answer)) return answer;
+      return revocationUnavailable(notAnAnswer('lookup', answer, 'a subject state'));
+    }, revocationUnavailable);
   }
 
   /** Answers without a promise when the store does (the in-memory one always does). */
   function isWithdrawn(consentId: string): boolean | Promise<boolean> {
+    let status: unknown;
     try {
-      const status = revocations.isRevoked(consentId);
-      return typeof status === 'boolean' ? status : Promise.resolve(status).catch(revocationUnavailable);
+      status = revocations.isRevoked(consentId);
     } catch (error) {
       return revocationUnavailable(error);
     }
+    if (typeof status === 'boolean') return status;
+    if (!isThenable(status)) return revocationUnavailable(notAnAnswer('isRevoked', status, 'a boolean'));
+    return Promise.resolve(status).then((answer: unknown) => {
+      if (typeof answer === 'boolean') return answer;
+      return revocationUnavailable(notAnAnswer('isRevoked', answer, 'a boolean'));
+    }, revocationUnavailable);
   }
 
   function revocationUnavailable(error: unknown): never {
@@ -424,13 +436,23 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     },
     async ready() {
       await verifier?.ready();
-      try {
-        if (subjects)
-          await subjects.lookup({ subject: READY_PROBE, consentId: READY_PROBE, purpose: READY_PROBE });
-        else await (revocations.ready ? revocations.ready() : revocations.isRevoked(READY_PROBE));
-      } catch (error) {
-        onError(error);
-        throw new PiplGuardError('revocation_unavailable', 'The withdrawal store did not answer at start-up');
+      const notReady = () =>
+        new PiplGuardError('revocation_unavailable', 'The withdrawal store did not answer at start-up');
+      if (subjects || !revocations.ready) {
+        // The look-up a request makes, so an answer a request could not read fails here too; it has
+        // told onError why.
+        try {
+          await (subjects ? lookup(READY_PROBE, READY_PROBE, READY_PROBE) : isWithdrawn(READY_PROBE));
+        } catch {
+          throw notReady();
+        }
+      } else {
+        try {
+          await revocations.ready();
+        } catch (error) {
+          onError(error);
+          throw notReady();
+        }
       }
       if (!trail.sink.healthy) throw new PiplGuardError('audit_unavailable', 'The audit log is not writable');
       await trail.sink.flush();
@@ -440,6 +462,31 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       return trail.close().finally(stopWatchingAudit);
     },
   };
+}
+
+/**
+ * A store's answer the guard cannot read (`undefined`, ioredis's `0`/`1`, a half-filled state) is no
+ * answer: read as "not withdrawn" it would let a withdrawn consent through (Art. 15). The guard
+ * fails closed on it (503 `revocation_unavailable`) and `onError` gets this error.
+ */
+function notAnAnswer(method: string, answer: unknown, expected: string): TypeError {
+  const shown = answer === null ? 'null' : typeof answer === 'object' ? 'an object' : `${typeof answer}`;
+  return new TypeError(`The store's ${method} answered ${shown}, not ${expected}`);
+}
+
+/** Does `state` hold everything the guard reads from a subject store's answer, with the right types? */
+function isSubjectState(state: unknown): state is SubjectState {
+  if (typeof state !== 'object' || state === null) return false;
+  const { consentWithdrawn, allWithdrawnAt, purposeWithdrawnAt, optedOut } = state as SubjectState;
+  return (
+    typeof consentWithdrawn === 'boolean' &&
+    (allWithdrawnAt === undefined || typeof allWithdrawnAt === 'number') &&
+    (purposeWithdrawnAt === undefined || typeof purposeWithdrawnAt === 'number') &&
+    typeof optedOut === 'object' &&
+    optedOut !== null &&
+    typeof optedOut.personalization === 'boolean' &&
+    typeof optedOut.marketing === 'boolean'
+  );
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

@@ -34,7 +34,8 @@ export interface SubjectRecord {
 
 /**
  * Server-side withdrawals and preferences of data subjects. The guard calls `lookup` on every request;
- * a store that throws or rejects makes it fail closed (503 `revocation_unavailable`).
+ * a store that throws, rejects, or answers something that is not a whole {@link SubjectState} (with
+ * boolean flags, numeric times) makes it fail closed (503 `revocation_unavailable`).
  * Times are epoch seconds.
  */
 export interface SubjectStore {

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AuditRecord, fileAuditSink } from '../../src/index.js';
+import { type AuditRecord, fileAuditSink, memorySubjectStore, type SubjectStore } from '../../src/index.js';
+import { NOTHING_WITHDRAWN } from '../../src/subject/store.js';
 import { buildApps, FRAMEWORKS } from '../support/apps.js';
 import { expectOneAudit, expectProblem, send } from '../support/assertions.js';
 import { AUDIENCE, AUDIT_KEY, guardOptions, ISSUER, makeKeys, tokenFor } from '../support/fixture.js';
@@ -160,6 +161,65 @@ for (const framework of FRAMEWORKS) {
         for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
         expect(unhandled).toEqual([]);
         expect(apps.calls[framework]).toBe(0);
+      });
+    }
+
+    // A store is somebody's code: ioredis answers SISMEMBER with 0/1, a forgotten `return` answers
+    // undefined. Whatever is not a boolean is not an answer, and reading it as "not withdrawn"
+    // would let a withdrawn consent through (Art. 15). It fails closed, and onError is told why.
+    const NOT_BOOLEANS: readonly [string, () => unknown][] = [
+      ['undefined', () => undefined],
+      ['0 (ioredis SISMEMBER)', () => 0],
+      ['1', () => 1],
+      ['"false"', () => 'false'],
+      ['a promise of undefined', () => Promise.resolve(undefined)],
+      ['a promise of null', () => Promise.resolve(null)],
+    ];
+    for (const [what, isRevoked] of NOT_BOOLEANS) {
+      it(`revocation store answering ${what} → 503 revocation_unavailable, handler not run`, async () => {
+        const errors: unknown[] = [];
+        const setup = guardOptions(keys, {
+          revocations: { isRevoked: isRevoked as () => boolean, revoke() {} },
+          onError: (error) => errors.push(error),
+        });
+        const apps = buildApps(setup);
+        const res = await send(apps[framework], { path: PROFILE, token });
+        expectProblem(res, 'revocation_unavailable');
+        expect(apps.calls[framework]).toBe(0);
+        expect(errors).toHaveLength(1);
+        expect(String(errors[0])).toMatch(/isRevoked answered .*, not a boolean/);
+        expectOneAudit(
+          setup.audit.records,
+          { decision: 'deny', reason: 'revocation_unavailable', subject: 'user-1' },
+          [token],
+        );
+      });
+    }
+
+    // The same for a subject store: a state the guard cannot read is no answer either.
+    const NOT_STATES: readonly [string, () => unknown][] = [
+      ['undefined', () => undefined],
+      ['{}', () => ({})],
+      ['a withdrawal as a string', () => ({ ...NOTHING_WITHDRAWN, consentWithdrawn: 'yes' })],
+      ['a withdrawal time as a string', () => ({ ...NOTHING_WITHDRAWN, allWithdrawnAt: '2026-12-01' })],
+      ['no opt-outs', () => ({ ...NOTHING_WITHDRAWN, optedOut: undefined })],
+      ['a promise of null', () => Promise.resolve(null)],
+    ];
+    for (const [what, lookup] of NOT_STATES) {
+      it(`subject store answering ${what} → 503 revocation_unavailable, handler not run`, async () => {
+        const errors: unknown[] = [];
+        const store = memorySubjectStore();
+        const setup = guardOptions(keys, {
+          revocations: undefined,
+          subjects: { ...store, lookup: lookup as SubjectStore['lookup'] },
+          onError: (error) => errors.push(error),
+        });
+        const apps = buildApps(setup);
+        const res = await send(apps[framework], { path: PROFILE, token });
+        expectProblem(res, 'revocation_unavailable');
+        expect(apps.calls[framework]).toBe(0);
+        expect(errors).toHaveLength(1);
+        expect(String(errors[0])).toMatch(/lookup answered .*, not a subject state/);
       });
     }
 
