@@ -11,8 +11,8 @@ interface SubjectEventBase {
   result: 'done' | 'refused' | 'failed';
   /** Stable code for `refused` / `failed`. */
   reason?: string;
-  /** HTTP status answered. */
-  status: number;
+  /** HTTP status answered; absent when no HTTP request made the change (`pipl.withdraw()`). */
+  status?: number;
   enforcer: { service: string; instance: string; version: string };
 }
 
@@ -22,6 +22,8 @@ export interface WithdrawalEvent extends SubjectEventBase {
   scope: 'consent' | 'purpose' | 'all' | null;
   consentId?: string;
   purpose?: string;
+  /** `api`: the application withdrew it through `pipl.withdraw()`; absent: the subject's endpoint. */
+  via?: 'api';
 }
 
 /** An opt-out of (or back into) personalisation or marketing (Art. 24(2), 44). */

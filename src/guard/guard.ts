@@ -417,16 +417,46 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     },
     check: observedCheck,
     recordOutcome: trail.outcome,
-    async withdraw(consentId, until) {
+    async withdraw(consentId, until, by = {}) {
       if (until !== undefined) {
         withdrawalExpiry(until); // refuses an `until` in the past, whatever the store
         // Art. 15: kept at least as long as any token carrying the id can still verify.
         const lifetime = verifier?.maxTokenLifetimeSec;
         if (lifetime !== undefined) until = Math.max(until, Math.ceil(Date.now() / 1000) + lifetime);
       }
-      if (subjects) await subjects.withdrawConsent({ consentId, at: Math.floor(Date.now() / 1000), until });
-      else await revocations.revoke(consentId, until);
+      // Recorded like a withdrawal through the subject's endpoint, without the HTTP status none answered.
+      const attempt = {
+        type: 'consent_withdrawal',
+        requestId: uuidv7(Date.now()),
+        actor: by.actor ?? null,
+        subject: by.subject ?? null,
+        scope: 'consent',
+        consentId,
+        via: 'api',
+      } as const;
+      try {
+        if (subjects) {
+          const subject = by.subject;
+          await subjects.withdrawConsent({ consentId, at: Math.floor(Date.now() / 1000), until, subject });
+        } else await revocations.revoke(consentId, until);
+      } catch (error) {
+        // The caller learns of the store's failure from its error; the log, that it was tried.
+        await trail
+          .subjectEvent({ ...attempt, result: 'failed', reason: 'revocation_unavailable' })
+          .catch(() => {});
+        throw error;
+      }
       publishSubject({ action: 'withdraw', consentId, until });
+      // The withdrawal applies whatever the log says: protecting the subject comes first.
+      try {
+        await trail.subjectEvent({ ...attempt, result: 'done' });
+      } catch (error) {
+        onError(error);
+        throw new PiplGuardError(
+          'audit_unavailable',
+          'The withdrawal applies; its audit record could not be written',
+        );
+      }
     },
     subjects,
     recordSubjectEvent: trail.subjectEvent,

@@ -133,9 +133,19 @@ export interface PiplGuard<P extends string = string, C extends string = string>
    * seconds) is the latest `exp` of any token carrying the id; the withdrawal is kept at least until
    * then (plus a grace period), and at least as long as the verifier accepts a token
    * (`maxTokenAgeSec`). Without `until` it is kept for good. Rejects with a `RangeError` when `until`
-   * is in the past.
+   * is in the past (nothing withdrawn, nothing recorded).
+   *
+   * Every call is audited (a durable `consent_withdrawal` record, `via: 'api'`): `by.subject` names
+   * the data subject, so the withdrawal shows in their history (Art. 45), and `by.actor` who acted
+   * (a support agent, say); both pseudonymised like every id in the log, `null` when not given. A
+   * store that fails rejects with its error, recorded as a failed attempt. When the log cannot take
+   * the record, the withdrawal still applies and the call rejects with `audit_unavailable`.
    */
-  withdraw(consentId: string, until?: number): Promise<void>;
+  withdraw(
+    consentId: string,
+    until?: number,
+    by?: { subject?: string; actor?: { id: string; type?: string } },
+  ): Promise<void>;
   /** The subject store the guard consults (undefined when only a legacy `revocations` store is set). */
   readonly subjects: SubjectStore | undefined;
   /**
