@@ -92,6 +92,13 @@ export function toOcsf(record: AuditRecord & DecisionEvent): Record<string, unkn
         consent: record.consent,
         reason: record.reason,
         ...(record.cause ? { cause: record.cause } : {}),
+        // What the record proves for accountability (Art. 23, 38–39, 55–56, 69), as the record holds it.
+        ...(record.policy ? { policy: record.policy } : {}),
+        ...(record.piaRef ? { piaRef: record.piaRef } : {}),
+        ...(record.recipient ? { recipient: record.recipient } : {}),
+        ...(record.transfer ? { transfer: record.transfer } : {}),
+        ...(record.rightsRequest ? { rightsRequest: record.rightsRequest } : {}),
+        ...(record.clientRequestId ? { clientRequestId: record.clientRequestId } : {}),
         integrity: { prev: record.prev, hash: record.hash },
       },
     },
@@ -117,11 +124,51 @@ export const CSV_COLUMNS = [
   'notice_version',
   'request_id',
   'hash',
+  // Appended, so the columns above keep their places: what a record proves for accountability.
+  'instance',
+  'cause',
+  'client_request_id',
+  'consent_type',
+  'notice_id',
+  'given_at',
+  'guardian',
+  'policy',
+  'pia_ref',
+  'recipient',
+  'recipient_role',
+  'contract_ref',
+  'transfer_country',
+  'transfer_recipient',
+  'transfer_mechanism',
+  'transfer_exemption',
+  'transfer_reference',
+  'transfer_sensitive',
+  'rights_request',
+  'rights_by',
+  // The data subject's changes (withdrawal, opt-out, deletion started) and outcomes.
+  'result',
+  'scope',
+  'kind',
+  'opted_out',
+  'via',
+  'duration_ms',
 ] as const;
+
+/** The fields of every record type a CSV row may hold, all optional: a row leaves out what its type lacks. */
+type AnyRecord = AuditRecord &
+  Partial<DecisionEvent> & {
+    consentId?: string;
+    result?: string;
+    scope?: string | null;
+    kind?: string | null;
+    optedOut?: boolean | null;
+    via?: string;
+    durationMs?: number;
+  };
 
 /** One CSV row (RFC 4180) for a record, cells guarded against spreadsheet formula injection. */
 export function toCsvRow(record: AuditRecord): string {
-  const r = record as Partial<DecisionEvent> & AuditRecord;
+  const r = record as AnyRecord;
   const cells = [
     r.time,
     r.seq,
@@ -137,10 +184,37 @@ export function toCsvRow(record: AuditRecord): string {
     r.actor?.id,
     r.method,
     r.route,
-    r.consent?.id,
+    // A decision's consent, or the consent a subject withdrew.
+    r.consent?.id ?? r.consentId,
     r.consent?.noticeVersion,
     r.requestId,
     r.hash,
+    r.enforcer?.instance,
+    r.cause,
+    r.clientRequestId,
+    r.consent?.type,
+    r.consent?.noticeId,
+    r.consent?.givenAt,
+    r.consent?.guardian,
+    r.policy,
+    r.piaRef,
+    r.recipient?.name,
+    r.recipient?.role,
+    r.recipient?.contractRef,
+    r.transfer?.country,
+    r.transfer?.recipient,
+    r.transfer?.mechanism,
+    r.transfer?.exemption,
+    r.transfer?.reference,
+    r.transfer?.sensitive,
+    r.rightsRequest?.kind,
+    r.rightsRequest?.by,
+    r.result,
+    r.scope,
+    r.kind,
+    r.optedOut,
+    r.via,
+    r.durationMs,
   ];
   return cells.map(csvCell).join(',');
 }
