@@ -256,7 +256,7 @@ describe('pipl-guard report without a browser', { timeout: 60_000 }, () => {
       [[logs, '--out', out, '--lang', 'fr'], /--lang is one of/],
       [[logs, '--out', out, '--from', 'yesterday'], /--from must be an RFC 3339 time/],
       [[join(dir, 'missing'), '--out', out], /cannot read/],
-      [['postgres://127.0.0.1/test', '--out', out], /not supported yet/],
+      [[logs, '--out', out, '--chain', 'api-1'], /only apply to a postgres:\/\/ source/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(['report', ...args])));
     for (const [i, [args, message]] of cases.entries()) {

@@ -2,7 +2,8 @@ import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { JSONWebKeySet } from 'jose';
 import { queryAudit } from '../audit/query.js';
-import { activeLogs } from '../audit/reader.js';
+import { activeLogs, mergeByTime } from '../audit/reader.js';
+import type { AuditRecord } from '../audit/record.js';
 import { verifyAuditTrail } from '../audit/verify-trail.js';
 import { LANGS, type Lang } from '../records/labels.js';
 import { aggregateReport } from '../report/aggregate.js';
@@ -19,6 +20,104 @@ function time(value: string | undefined, flag: string): string | undefined {
   return new Date(ms).toISOString();
 }
 
+/** Where the report reads: verification per chain, and the records the charts count. */
+interface ReportSource {
+  /** Shown in the report and on stdout: never a password. */
+  label: string;
+  verify(keys: JSONWebKeySet | undefined): Promise<ChainVerification[]>;
+  records(range: { from?: string; to?: string }): AsyncIterable<AuditRecord>;
+  close(): Promise<void>;
+}
+
+function fileSource(target: string): ReportSource {
+  let files: string[];
+  try {
+    files = statSync(target).isDirectory() ? activeLogs(target) : [target];
+  } catch (error) {
+    throw new UsageError(`cannot read ${target}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (files.length === 0) throw new UsageError(`no *.jsonl audit logs in ${target}`);
+  return {
+    label: target,
+    async verify(keys) {
+      const verification: ChainVerification[] = [];
+      for (const file of files)
+        verification.push({
+          file,
+          report: await verifyAuditTrail(file, keys ? { keys } : {}),
+          keysGiven: !!keys,
+        });
+      return verification;
+    },
+    records: (range) => queryAudit(target, range),
+    close: async () => {},
+  };
+}
+
+/** The URL without its user, password and parameters (which may carry a password too). */
+function redactedUrl(target: string): string {
+  try {
+    const url = new URL(target);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return 'postgres://…';
+  }
+}
+
+/**
+ * A PostgreSQL audit table: every chain in it (or the one `--chain` names), each verified on its own
+ * with its checkpoints from `<table>_cp`, and all of them merged by time for the charts.
+ */
+async function postgresSource(
+  target: string,
+  table: string | undefined,
+  only: string | undefined,
+): Promise<ReportSource> {
+  // Loaded only here, so reports from files never need `pg`.
+  const { default: pg } = await import('pg');
+  const { DEFAULT_AUDIT_TABLE, pgAuditLines, pgChains, pgCheckpoints } = await import('../postgres/index.js');
+  const pool = new pg.Pool({ connectionString: target, max: 2 });
+  // An idle connection the server drops must not end the process.
+  pool.on('error', () => {});
+  const label = redactedUrl(target);
+  let chains: string[];
+  try {
+    chains = await pgChains(pool, table);
+  } catch (error) {
+    await pool.end();
+    throw new UsageError(`cannot read the audit table at ${label}: ${(error as Error).message}`);
+  }
+  if (only !== undefined) {
+    if (!chains.includes(only)) {
+      await pool.end();
+      throw new UsageError(`no chain "${only}" in the audit table (chains: ${chains.join(', ') || 'none'})`);
+    }
+    chains = [only];
+  }
+  if (chains.length === 0) {
+    await pool.end();
+    throw new UsageError(`the audit table at ${label} holds no records`);
+  }
+  const lines = (chain: string) => pgAuditLines(pool, { chain, ...(table ? { table } : {}) });
+  return {
+    label: table ? `${label} (table ${table})` : label,
+    async verify(keys) {
+      const verification: ChainVerification[] = [];
+      for (const chain of chains) {
+        const checkpoints = await pgCheckpoints(pool, { chain, ...(table ? { table } : {}) });
+        verification.push({
+          file: `postgres:${table ?? DEFAULT_AUDIT_TABLE}/${chain}`,
+          report: await verifyAuditTrail(lines(chain), { checkpoints, ...(keys ? { keys } : {}) }),
+          keysGiven: !!keys,
+        });
+      }
+      return verification;
+    },
+    records: (range) => queryAudit(mergeByTime(chains.map(lines)), range),
+    close: () => pool.end(),
+  };
+}
+
 async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -28,14 +127,18 @@ async function run(args: string[]): Promise<number> {
       to: { type: 'string' },
       lang: { type: 'string', default: 'en' },
       keys: { type: 'string' },
+      chain: { type: 'string' },
+      table: { type: 'string' },
     },
     strict: true,
     allowPositionals: true,
   });
   const [target, extra] = positionals;
-  if (!target || extra !== undefined) throw new UsageError('report needs exactly one log file or directory');
-  if (/^postgres(ql)?:\/\//.test(target))
-    throw new UsageError('report reads log files and directories; PostgreSQL sources are not supported yet');
+  if (!target || extra !== undefined)
+    throw new UsageError('report needs exactly one log file, directory or postgres:// URL');
+  const postgres = /^postgres(ql)?:\/\//.test(target);
+  if (!postgres && (values.chain !== undefined || values.table !== undefined))
+    throw new UsageError('--chain and --table only apply to a postgres:// source');
   if (!values.out) throw new UsageError('report needs --out <file.html>');
   const lang = values.lang as Lang;
   if (!LANGS.includes(lang)) throw new UsageError(`--lang is one of ${LANGS.join(', ')}`);
@@ -47,54 +150,47 @@ async function run(args: string[]): Promise<number> {
     if (!Array.isArray(keys?.keys) || keys.keys.length === 0)
       throw new UsageError('--keys must be a JWKS file with at least one public key: {"keys": [{"kty": …}]}');
   }
-  let files: string[];
-  try {
-    files = statSync(target).isDirectory() ? activeLogs(target) : [target];
-  } catch (error) {
-    throw new UsageError(`cannot read ${target}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  if (files.length === 0) throw new UsageError(`no *.jsonl audit logs in ${target}`);
+  const source = postgres ? undefined : fileSource(target);
   // Before any reading: a missing chart library is a usage error, not a half-written report.
   const echarts = await loadEcharts();
-
-  const verification: ChainVerification[] = [];
-  for (const file of files)
-    verification.push({
-      file,
-      report: await verifyAuditTrail(file, keys ? { keys } : {}),
-      keysGiven: !!keys,
+  const opened = source ?? (await postgresSource(target, values.table, values.chain));
+  try {
+    const verification = await opened.verify(keys);
+    const data = await aggregateReport(opened.records({ ...(from ? { from } : {}), ...(to ? { to } : {}) }));
+    const html = reportHtml(echarts, {
+      lang,
+      source: opened.label,
+      ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
+      generatedAt: new Date().toISOString(),
+      verification,
+      data,
     });
-  const data = await aggregateReport(
-    queryAudit(target, { ...(from ? { from } : {}), ...(to ? { to } : {}) }),
-  );
-  const html = reportHtml(echarts, {
-    lang,
-    source: target,
-    ...(from ? { from } : {}),
-    ...(to ? { to } : {}),
-    generatedAt: new Date().toISOString(),
-    verification,
-    data,
-  });
-  writeFileSync(values.out, html);
-  const valid = verification.every((v) => v.report.valid);
-  process.stdout.write(
-    `${values.out}: ${data.decisions} decisions in ${data.records} records; log ${valid ? 'VALID' : 'INVALID'}\n`,
-  );
-  return valid ? 0 : 1;
+    writeFileSync(values.out, html);
+    const valid = verification.every((v) => v.report.valid);
+    process.stdout.write(
+      `${values.out}: ${data.decisions} decisions in ${data.records} records; log ${valid ? 'VALID' : 'INVALID'}\n`,
+    );
+    return valid ? 0 : 1;
+  } finally {
+    await opened.close();
+  }
 }
 
 export const reportCommand: CliCommand = {
   name: 'report',
   summary: 'one self-contained HTML report: verification, then charts',
-  usage: `Usage: pipl-guard report <file|dir> --out report.html [--from <time>] [--to <time>] [--lang zh-CN|en] [--keys jwks.json]
+  usage: `Usage: pipl-guard report <file|dir|postgres-url> --out report.html [--from <time>] [--to <time>] [--lang zh-CN|en] [--keys jwks.json]
+       [--chain <name>] [--table <name>]   (postgres:// only)
 
 Writes one HTML file that opens offline (inline CSS and SVG, no script, nothing fetched): the
 verification result and checkpoint coverage of every chain first, then charts with their counts:
 decisions over time by purpose, denials by reason, sensitive-PI and children's decisions, provisions by
 recipient, cross-border transfers by country and recipient (distinct subjects per year), withdrawals
 and opt-outs, records per instance chain. --from (inclusive) and --to (exclusive) select the records
-the charts count; verification always covers whole chains. Needs the optional package echarts
+the charts count; verification always covers whole chains. A postgres:// source reports every chain in
+the audit table (--table, default pipl_audit_log), each verified with its checkpoints from <table>_cp,
+or the one --chain names; the report shows the URL without user, password or parameters. Needs the optional package echarts
 (npm install echarts@6). Exit codes: 0 written and the log is valid, 1 written and the log is
 invalid, 2 usage or key error (nothing written).
 `,
