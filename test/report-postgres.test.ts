@@ -29,6 +29,7 @@ if (!available) {
 
 const run = randomBytes(4).toString('hex');
 const TABLE = `pipl_audit_report_${run}`;
+const EMPTY = `pipl_audit_report_empty_${run}`;
 const CHECKPOINTER = `pipl_report_cp_${run}`;
 const KID = 'report-pg-1';
 
@@ -98,9 +99,11 @@ describe.skipIf(!available)(
     afterAll(async () => {
       if (!admin) return;
       await cpPool.end();
-      await admin.query(`DROP TABLE IF EXISTS "${TABLE}"`);
-      await admin.query(`DROP TABLE IF EXISTS "${TABLE}_cp"`);
-      await admin.query(`DROP FUNCTION IF EXISTS "${TABLE}_append_only"()`);
+      for (const table of [TABLE, EMPTY]) {
+        await admin.query(`DROP TABLE IF EXISTS "${table}"`);
+        await admin.query(`DROP TABLE IF EXISTS "${table}_cp"`);
+        await admin.query(`DROP FUNCTION IF EXISTS "${table}_append_only"()`);
+      }
       const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [CHECKPOINTER]);
       if (rowCount) {
         await admin.query(`DROP OWNED BY "${CHECKPOINTER}"`);
@@ -181,10 +184,12 @@ describe.skipIf(!available)(
     });
 
     it('refuses what it cannot read with exit 2 and writes nothing', async () => {
+      await migrateAuditTable(admin, EMPTY);
       const out = join(dir, 'never.html');
       const cases: [string[], RegExp][] = [
         [[DATABASE_URL, '--table', TABLE, '--chain', 'nope', '--out', out], /no chain "nope".*api-1, api-2/],
         [[DATABASE_URL, '--table', `missing_${run}`, '--out', out], /cannot read the audit table/],
+      [[DATABASE_URL, '--table', EMPTY, '--out', out], /holds no records/],
         [['postgres://postgres:pw-secret@127.0.0.1:1/test', '--out', out], /cannot read the audit table/],
         [[dir, '--table', TABLE, '--out', out], /only apply to a postgres:\/\/ source/],
       ];

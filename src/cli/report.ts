@@ -11,7 +11,7 @@ import { loadEcharts } from '../report/charts.js';
 import { type ChainVerification, reportHtml } from '../report/html.js';
 import type { CliCommand } from './command.js';
 import { readJson } from './files.js';
-import { UsageError } from './sources.js';
+import { openAuditTable, requireChain, UsageError } from './sources.js';
 
 function time(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;
@@ -73,30 +73,20 @@ async function postgresSource(
   table: string | undefined,
   only: string | undefined,
 ): Promise<ReportSource> {
-  // Loaded only here, so reports from files never need `pg`.
-  const { default: pg } = await import('pg');
-  const { DEFAULT_AUDIT_TABLE, pgAuditLines, pgChains, pgCheckpoints } = await import('../postgres/index.js');
-  const pool = new pg.Pool({ connectionString: target, max: 2 });
-  // An idle connection the server drops must not end the process.
-  pool.on('error', () => {});
+  const { DEFAULT_AUDIT_TABLE, pgAuditLines, pgCheckpoints } = await import('../postgres/index.js');
   const label = redactedUrl(target);
-  let chains: string[];
+  const opened = await openAuditTable(target, table);
+  const pool = opened.pool;
+  let chains = opened.chains;
   try {
-    chains = await pgChains(pool, table);
+    if (only !== undefined) {
+      requireChain(chains, only);
+      chains = [only];
+    }
+    if (chains.length === 0) throw new UsageError(`the audit table at ${label} holds no records`);
   } catch (error) {
     await pool.end();
-    throw new UsageError(`cannot read the audit table at ${label}: ${(error as Error).message}`);
-  }
-  if (only !== undefined) {
-    if (!chains.includes(only)) {
-      await pool.end();
-      throw new UsageError(`no chain "${only}" in the audit table (chains: ${chains.join(', ') || 'none'})`);
-    }
-    chains = [only];
-  }
-  if (chains.length === 0) {
-    await pool.end();
-    throw new UsageError(`the audit table at ${label} holds no records`);
+    throw error;
   }
   const lines = (chain: string) => pgAuditLines(pool, { chain, ...(table ? { table } : {}) });
   return {

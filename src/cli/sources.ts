@@ -32,32 +32,21 @@ export async function openSource(
       close: async () => {},
     };
   }
-  // Loaded only here, so the file-only CLI never needs `pg`.
-  const { default: pg } = await import('pg');
-  const { pgAuditLines, pgChains, pgCheckpoints } = await import('../postgres/index.js');
-  const pool = new pg.Pool({ connectionString: target, max: 2 });
-  const table = options.table;
+  const { pool, chains } = await openAuditTable(target, options.table);
   let chain = options.chain;
-  let chains: string[];
   try {
-    chains = await pgChains(pool, table);
-  } catch (error) {
-    await pool.end();
-    throw new UsageError(`cannot read the audit table: ${(error as Error).message}`);
-  }
-  if (chain && !chains.includes(chain)) {
-    await pool.end();
-    throw new UsageError(`no chain "${chain}" in the audit table (chains: ${chains.join(', ') || 'none'})`);
-  }
-  if (!chain) {
-    if (chains.length !== 1) {
-      await pool.end();
+    if (chain) requireChain(chains, chain);
+    else if (chains.length !== 1)
       throw new UsageError(
         `the database holds ${chains.length} chains (${chains.join(', ')}); pick one with --chain`,
       );
-    }
-    chain = chains[0] as string;
+    else chain = chains[0] as string;
+  } catch (error) {
+    await pool.end();
+    throw error;
   }
+  const { pgAuditLines, pgCheckpoints } = await import('../postgres/index.js');
+  const table = options.table;
   const selected = chain;
   return {
     lines: () => pgAuditLines(pool, { chain: selected, ...(table ? { table } : {}) }),
@@ -66,6 +55,33 @@ export async function openSource(
     chain: selected,
     close: () => pool.end(),
   };
+}
+
+/**
+ * Opens a PostgreSQL audit table named on the command line and lists its chains; a table that cannot
+ * be read is a usage error. `pg` is loaded only here, so the file-only CLI never needs it.
+ */
+export async function openAuditTable(
+  target: string,
+  table: string | undefined,
+): Promise<{ pool: import('pg').Pool; chains: string[] }> {
+  const { default: pg } = await import('pg');
+  const { pgChains } = await import('../postgres/index.js');
+  const pool = new pg.Pool({ connectionString: target, max: 2 });
+  // An idle connection the server drops must not end the process.
+  pool.on('error', () => {});
+  try {
+    return { pool, chains: await pgChains(pool, table) };
+  } catch (error) {
+    await pool.end();
+    throw new UsageError(`cannot read the audit table: ${(error as Error).message}`);
+  }
+}
+
+/** A chain asked for by name must be in the table. */
+export function requireChain(chains: readonly string[], chain: string): void {
+  if (!chains.includes(chain))
+    throw new UsageError(`no chain "${chain}" in the audit table (chains: ${chains.join(', ') || 'none'})`);
 }
 
 /** Bad arguments or keys: exit code 2. */
