@@ -189,7 +189,7 @@ describe.skipIf(!available)(
       const cases: [string[], RegExp][] = [
         [[DATABASE_URL, '--table', TABLE, '--chain', 'nope', '--out', out], /no chain "nope".*api-1, api-2/],
         [[DATABASE_URL, '--table', `missing_${run}`, '--out', out], /cannot read the audit table/],
-      [[DATABASE_URL, '--table', EMPTY, '--out', out], /holds no records/],
+        [[DATABASE_URL, '--table', EMPTY, '--out', out], /holds no records/],
         [['postgres://postgres:pw-secret@127.0.0.1:1/test', '--out', out], /cannot read the audit table/],
         [[dir, '--table', TABLE, '--out', out], /only apply to a postgres:\/\/ source/],
       ];
