@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 
 /**
- * Runs one Redis command failing closed, as `redisRevocationStore` does: never queued while the
+ * Runs one Redis command failing closed (the Redis stores' one way to ask): never queued while the
  * client is not `ready`, never waited on longer than `timeoutMs`. A late failure after the timeout
  * is swallowed here so it cannot become an unhandled rejection.
  */
@@ -16,7 +16,7 @@ export function failClosed<T>(
   }
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`${label} did not answer within ${timeoutMs} ms`)), timeoutMs);
   });
   let pending: Promise<T>;
   try {
@@ -25,6 +25,7 @@ export function failClosed<T>(
     clearTimeout(timer);
     return Promise.reject(error);
   }
+  // The command may still fail after the timeout has won: that late rejection is handled here.
   pending.catch(() => {});
   return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
 }

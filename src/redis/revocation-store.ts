@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { REVOCATION_GRACE_SEC, type RevocationStore, withdrawalExpiry } from '../consent/revocation.js';
 import { PiplConfigError } from '../errors/errors.js';
+import { failClosed } from './fail-closed.js';
 
 export { REVOCATION_GRACE_SEC };
 
@@ -99,26 +100,7 @@ export function redisRevocationStore(options: RedisRevocationStoreOptions): Revo
 
   /** Runs one command, failing closed: never queued while disconnected, never waited on forever. */
   function command<T>(name: string, run: () => Promise<T>): Promise<T> {
-    if (client.status !== 'ready') {
-      return Promise.reject(new Error(`redisRevocationStore: Redis is not ready (status ${client.status})`));
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`redisRevocationStore: ${name} did not answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    let pending: Promise<T>;
-    try {
-      pending = run();
-    } catch (error) {
-      clearTimeout(timer);
-      return Promise.reject(error);
-    }
-    // The command may still fail after the timeout has won: that late rejection is handled here.
-    pending.catch(() => {});
-    return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+    return failClosed(client, `redisRevocationStore: ${name}`, timeoutMs, run);
   }
 
   const readyTimeoutMs = options.readyTimeoutMs ?? 5000;
