@@ -250,9 +250,12 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     const refusals = options.publicInfoRefusals;
     // Art. 27: processing disclosed information stops where the subject explicitly refused it.
     if (purpose.basis === 'public_info' && refusals && request.subjectId !== undefined) {
-      const refused = await refusals(request.subjectId, purpose.key);
+      const refused: unknown = await refusals(request.subjectId, purpose.key);
+      // Read as "not refused", an answer that is no answer (SISMEMBER's 1, a forgotten `return`)
+      // would process the information of a subject who refused: it stops the request instead.
+      if (typeof refused !== 'boolean') throw notAnAnswer('publicInfoRefusals', refused, 'a boolean');
       return {
-        decision: decide(requirement, undefined, { ...context, publicInfoRefused: refused === true }),
+        decision: decide(requirement, undefined, { ...context, publicInfoRefused: refused }),
         consent: undefined,
       };
     }
@@ -273,10 +276,11 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       return revocationUnavailable(error);
     }
     if (isSubjectState(state)) return state;
-    if (!isThenable(state)) return revocationUnavailable(notAnAnswer('lookup', state, 'a subject state'));
+    if (!isThenable(state))
+      return revocationUnavailable(notAnAnswer("The store's lookup", state, 'a subject state'));
     return Promise.resolve(state).then((answer: unknown) => {
       if (isSubjectState(answer)) return answer;
-      return revocationUnavailable(notAnAnswer('lookup', answer, 'a subject state'));
+      return revocationUnavailable(notAnAnswer("The store's lookup", answer, 'a subject state'));
     }, revocationUnavailable);
   }
 
@@ -289,10 +293,11 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       return revocationUnavailable(error);
     }
     if (typeof status === 'boolean') return status;
-    if (!isThenable(status)) return revocationUnavailable(notAnAnswer('isRevoked', status, 'a boolean'));
+    if (!isThenable(status))
+      return revocationUnavailable(notAnAnswer("The store's isRevoked", status, 'a boolean'));
     return Promise.resolve(status).then((answer: unknown) => {
       if (typeof answer === 'boolean') return answer;
-      return revocationUnavailable(notAnAnswer('isRevoked', answer, 'a boolean'));
+      return revocationUnavailable(notAnAnswer("The store's isRevoked", answer, 'a boolean'));
     }, revocationUnavailable);
   }
 
@@ -496,12 +501,13 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
 
 /**
  * A store's answer the guard cannot read (`undefined`, ioredis's `0`/`1`, a half-filled state) is no
- * answer: read as "not withdrawn" it would let a withdrawn consent through (Art. 15). The guard
- * fails closed on it (503 `revocation_unavailable`) and `onError` gets this error.
+ * answer: read as "not withdrawn" it would let a withdrawn consent through (Art. 15), read as "not
+ * refused" it would process a refused subject's disclosed information (Art. 27). The guard fails
+ * closed on it (503) and `onError` gets this error.
  */
-function notAnAnswer(method: string, answer: unknown, expected: string): TypeError {
+function notAnAnswer(asked: string, answer: unknown, expected: string): TypeError {
   const shown = answer === null ? 'null' : typeof answer === 'object' ? 'an object' : `${typeof answer}`;
-  return new TypeError(`The store's ${method} answered ${shown}, not ${expected}`);
+  return new TypeError(`${asked} answered ${shown}, not ${expected}`);
 }
 
 /** Does `state` hold everything the guard reads from a subject store's answer, with the right types? */

@@ -64,7 +64,8 @@ export interface PiplGuardOptions<P extends string, C extends string> {
   /**
    * Art. 27: has this subject explicitly refused processing of their disclosed information for this
    * purpose? Asked for `public_info` routes that name their subject; a refusal answers 403
-   * `public_info_refused`. A lookup that fails stops the request (503 `guard_unavailable`).
+   * `public_info_refused`. A lookup that fails, or answers anything but a boolean (Redis's `SISMEMBER`
+   * answers `1`: compare it), stops the request (503 `guard_unavailable`).
    */
   publicInfoRefusals?: (subjectId: string, purpose: string) => boolean | Promise<boolean>;
 }

@@ -279,5 +279,29 @@ for (const framework of FRAMEWORKS) {
         'guard_unavailable',
       );
     });
+
+    it('Art. 27: a refusal look-up that answers anything but a boolean stops the request (503), never lets it through', async () => {
+      // Redis's SISMEMBER answers 1 for a refusal, a hook that forgot `return` answers undefined:
+      // read as "not refused", both would process the information of a subject who refused.
+      const answers: [string, () => unknown][] = [
+        ['1 (SISMEMBER)', () => 1],
+        ['a promise of 1', () => Promise.resolve(1)],
+        ['undefined', () => undefined],
+        ['"true"', () => 'true'],
+        ['a promise of null', () => Promise.resolve(null)],
+      ];
+      for (const [label, answer] of answers) {
+        const errors: unknown[] = [];
+        const misused = setup({
+          publicInfoRefusals: answer as () => boolean,
+          onError: (error: unknown) => void errors.push(error),
+        });
+        const response = await send(misused.apps[framework], { path: '/people/person-2/quotes' });
+        expect(response.status, label).toBe(503);
+        expectProblem(response, 'guard_unavailable');
+        expect(errors, label).toHaveLength(1);
+        expect(String(errors[0]), label).toMatch(/publicInfoRefusals answered .*, not a boolean/);
+      }
+    });
   });
 }
