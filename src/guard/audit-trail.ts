@@ -9,7 +9,7 @@ import type { Requirement } from '../policy/requirement.js';
 import { withheldPaths } from '../scope/withheld.js';
 import type { SubjectEventInput } from '../subject/audit.js';
 import { addAccountability, consentLinks, policyEvent } from './accountability.js';
-import type { GuardOutcome, GuardRequest, PiplGuardOptions } from './types.js';
+import { type GuardOutcome, type GuardRequest, normalizeActor, type PiplGuardOptions } from './types.js';
 
 /** A client's own request id is recorded only when it cannot inject anything into a log line. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -70,10 +70,12 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     consent: VerifiedConsent | undefined,
   ): DecisionEvent {
     const subject = request.subjectId ?? consent?.subject;
+    // Adapters hand over a clean actor; a direct caller of `check` may hand over a whole user object.
+    const actor = normalizeActor(request.actor);
     const event: DecisionEvent = {
       type: 'decision',
       requestId,
-      actor: request.actor,
+      actor,
       subject: subject === undefined ? null : pseudonymize(subject),
       method: request.method,
       route: requirement.route ?? request.route ?? '(unknown)',
@@ -93,15 +95,14 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     addAccountability(event, requirement, decision, consent, policy.digest);
     if (requirement.rightsRequest !== undefined) {
       // Without a route subject the caller asked about themselves (`/me`).
-      const target = subject ?? request.actor?.id;
+      const target = subject ?? actor?.id;
       if (event.subject === null && target !== undefined) event.subject = pseudonymize(target);
-      const by = request.actor !== null && request.actor.id === target ? 'subject' : 'agent';
+      const by = actor !== null && actor.id === target ? 'subject' : 'agent';
       event.rightsRequest = { kind: requirement.rightsRequest, by };
       // The subject acting for themselves: their id in `actor` would undo the pseudonym in `subject`.
-      if (by === 'subject' && event.subject !== null) event.actor = { ...request.actor, id: event.subject };
+      if (by === 'subject' && event.subject !== null) event.actor = { ...actor, id: event.subject };
       // An agent (a guardian, a lawyer) is a person too: pseudonymised like the subject, still joinable.
-      else if (by === 'agent' && request.actor)
-        event.actor = { ...request.actor, id: pseudonymize(request.actor.id) };
+      else if (by === 'agent' && actor) event.actor = { ...actor, id: pseudonymize(actor.id) };
     }
     return event;
   }
@@ -170,7 +171,8 @@ export function createAuditTrail(audit: PiplGuardOptions<string, string>['audit'
     async subjectEvent(event: SubjectEventInput): Promise<void> {
       const subject = event.subject === null ? null : pseudonymize(event.subject);
       // Subjects and their agents are people: their ids are pseudonymised like the subject's.
-      const actor = event.actor === null ? null : { ...event.actor, id: pseudonymize(event.actor.id) };
+      const named = normalizeActor(event.actor);
+      const actor = named === null ? null : { ...named, id: pseudonymize(named.id) };
       await sink.append({ ...event, actor, subject, enforcer } as AuditEvent, true);
     },
     close(): Promise<void> {

@@ -109,12 +109,19 @@ export interface PiplContext {
 /** Resolves who is making the request, for the audit record. */
 export type ActorResolver<R> = (request: R) => { id: string; type?: string } | string | undefined;
 
-/** Turns a resolved actor into the audit form. */
-export function normalizeActor(
-  actor: { id: string; type?: string } | string | undefined,
-): GuardRequest['actor'] {
-  if (actor === undefined) return null;
-  return typeof actor === 'string' ? { id: actor } : actor;
+/**
+ * Turns a resolved actor into the audit form: its id and type, nothing else. Resolvers often hand
+ * over the application's whole user object (`req => req.user`), whose email or phone must not reach
+ * the log; a numeric id (a database key) is kept as text. Anything without a usable id is no actor.
+ */
+export function normalizeActor(actor: unknown): GuardRequest['actor'] {
+  if (typeof actor === 'string') return actor === '' ? null : { id: actor };
+  if (typeof actor !== 'object' || actor === null) return null;
+  const { id, type } = actor as { id?: unknown; type?: unknown };
+  const text =
+    typeof id === 'string' ? id : typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : undefined;
+  if (text === undefined || text === '') return null;
+  return typeof type === 'string' ? { id: text, type } : { id: text };
 }
 
 /** The framework-free guard every adapter calls: one decision path. */

@@ -4,7 +4,7 @@ import type { DeletionStartedEvent } from '../audit/subject-events.js';
 import type { DenyReason } from '../errors/codes.js';
 import { isPiplGuardError, PiplConfigError } from '../errors/errors.js';
 import { createRefusals } from '../guard/refusal.js';
-import type { PiplGuard } from '../guard/types.js';
+import { normalizeActor, type PiplGuard } from '../guard/types.js';
 import type { SubjectEventInput } from './audit.js';
 import { UNREADABLE } from './body.js';
 import type { ConsentSummary, SubjectAnswer, SubjectRoutesOptions, Withdrawal } from './endpoint-types.js';
@@ -136,10 +136,8 @@ export function createSubjectEndpoints<R>(pipl: PiplGuard<string, string>, optio
       return answer;
     };
     try {
-      const caller = await options.authenticate(request);
-      const actor = typeof caller === 'string' ? { id: caller } : caller;
-      if (!actor || typeof actor.id !== 'string' || actor.id === '')
-        return await refuse(null, 'subject_unauthenticated');
+      const actor = normalizeActor(await options.authenticate(request));
+      if (!actor) return await refuse(null, 'subject_unauthenticated');
       if (actor.id !== subject && !(await isAgent(actor, subject)))
         return await refuse(actor, 'subject_forbidden');
       if (route.action === 'list') {
