@@ -7,7 +7,7 @@ import { type Decision, decide, refuse } from '../decide/decide.js';
 import { publishSubject } from '../diagnostics/channels.js';
 import type { DenyReason } from '../errors/codes.js';
 import { isPiplGuardError, PiplConfigError, PiplGuardError } from '../errors/errors.js';
-import { compileRequirement, type Requirement } from '../policy/requirement.js';
+import { compileRequirement, type Requirement, type RightsRequest } from '../policy/requirement.js';
 import { memorySubjectStore } from '../subject/memory-store.js';
 import { createRightsCheck } from '../subject/rights-check.js';
 import { isWithdrawnBy, NOTHING_WITHDRAWN, type SubjectState } from '../subject/store.js';
@@ -117,7 +117,21 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     logStartupWarnings(logger, { policy, subjectKey: options.audit.subjectKey, sharedRevocations });
   }
   const stopWatchingAudit = logger ? watchAuditHealth(logger) : () => {};
-  const rightsCheck = createRightsCheck(options.isAuthorizedAgent);
+  /**
+   * The application's `isAuthorizedAgent`, read strictly: an answer that is not a boolean (a row, a
+   * `{ rows: [] }` whose length was forgotten, SISMEMBER's 1) is a broken hook, not a yes.
+   */
+  async function authorizedAgent(
+    actor: { id: string; type?: string },
+    subject: string,
+    right: RightsRequest,
+  ): Promise<boolean> {
+    if (!options.isAuthorizedAgent) return false;
+    const answer: unknown = await options.isAuthorizedAgent(actor, subject, right);
+    if (typeof answer !== 'boolean') throw notAnAnswer('isAuthorizedAgent', answer, 'a boolean');
+    return answer;
+  }
+  const rightsCheck = createRightsCheck(authorizedAgent);
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
   type DecisionContext = {
@@ -346,9 +360,11 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
           ? verdict.then((settled) => conclude(requirement, request, requestId, settled))
           : conclude(requirement, request, requestId, verdict);
       if (!(outcome instanceof Promise)) return Promise.resolve(outcome);
-      return outcome.catch((unexpected: unknown) => guardUnavailable(requirement, requestId, unexpected));
+      return outcome.catch((unexpected: unknown) =>
+        guardUnavailable(requirement, request, requestId, unexpected),
+      );
     } catch (unexpected) {
-      return Promise.resolve(guardUnavailable(requirement, requestId, unexpected));
+      return Promise.resolve(guardUnavailable(requirement, request, requestId, unexpected));
     }
   }
 
@@ -398,9 +414,25 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     return { decision, consent: usable, requestId, error: undefined };
   }
 
-  function guardUnavailable(requirement: Requirement, requestId: string, unexpected: unknown): GuardOutcome {
+  /**
+   * Something failed that is not ours to answer (a hook that threw or answered nonsense, a bug): the
+   * request is refused, and the refusal is recorded like every decision, if the log takes it.
+   */
+  function guardUnavailable(
+    requirement: Requirement,
+    request: GuardRequest,
+    requestId: string,
+    unexpected: unknown,
+  ): GuardOutcome {
     onError(unexpected);
-    return refused(requestId, refuse(requirement, 'guard_unavailable'), refusal('guard_unavailable'));
+    const decision = refuse(requirement, 'guard_unavailable');
+    try {
+      // A refusal is never durable: this returns at once, and a failure is the log's to report.
+      void trail.record(requirement, request, requestId, decision, undefined);
+    } catch {
+      // The request is refused all the same.
+    }
+    return refused(requestId, decision, refusal('guard_unavailable'));
   }
 
   /** Every adapter's requests pass here, so `pipl-guard:decision` is published in one place. */
@@ -466,9 +498,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     subjects,
     recordSubjectEvent: trail.subjectEvent,
     auditAvailable: () => trail.acceptsRecords(),
-    async isAuthorizedAgent(actor, subject, right) {
-      return (await options.isAuthorizedAgent?.(actor, subject, right)) === true;
-    },
+    isAuthorizedAgent: authorizedAgent,
     async ready() {
       await verifier?.ready();
       const notReady = () =>

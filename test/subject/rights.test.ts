@@ -79,6 +79,41 @@ describe.each(['express', 'koa'] as const)('rights requests (%s)', (framework) =
     expect(JSON.stringify(sink.records)).not.toContain('guardian-9');
   });
 
+  it('an agent hook answering anything but a boolean stops the request (503) and never serves the caller', async () => {
+    // A database row, `{ rows: [] }` from a query whose `.rows.length` was forgotten, SISMEMBER's 0/1:
+    // read for truth, the first two would hand a stranger the subject's data.
+    const answers: [string, () => unknown][] = [
+      ['{ rows: [] }', () => ({ rows: [] })],
+      ['a promise of { rows: [] }', () => Promise.resolve({ rows: [] })],
+      ['1', () => 1],
+      ['"false"', () => 'false'],
+      ['undefined', () => undefined],
+    ];
+    for (const [label, answer] of answers) {
+      const { pipl, sink, errors } = subjectGuard(keys, { isAuthorizedAgent: answer as () => boolean });
+      const app = shopApps(pipl)[framework];
+      const asked = await request(app).get('/users/u1/data').set('x-user', 'stranger-3');
+      expect(asked.status, label).toBe(503);
+      expect(asked.body.code, label).toBe('guard_unavailable');
+      expect(String(errors[0]), label).toMatch(/isAuthorizedAgent answered .*, not a boolean/);
+      expect(
+        decisions(sink).map((r) => r.decision),
+        label,
+      ).toEqual(['deny']);
+      // The subject endpoints ask the same hook: a stranger changes nothing there either.
+      const changed = await request(privacyApps(pipl)[framework])
+        .put('/privacy/subjects/u1/preferences')
+        .set('x-user', 'stranger-3')
+        .send({ marketing: false });
+      expect(changed.status, label).toBeGreaterThanOrEqual(403);
+      expect(
+        (await pipl.subjects?.lookup({ subject: 'u1', consentId: undefined, purpose: 'x' }))?.optedOut
+          .marketing,
+        label,
+      ).toBe(false);
+    }
+  });
+
   it('a `/me` rights route takes the caller as the subject', async () => {
     const { pipl, sink } = subjectGuard(keys);
     const app = shopApps(pipl)[framework];
