@@ -12,6 +12,7 @@ import { memorySubjectStore } from '../subject/memory-store.js';
 import { createRightsCheck } from '../subject/rights-check.js';
 import { isWithdrawnBy, NOTHING_WITHDRAWN, type SubjectState } from '../subject/store.js';
 import { createAuditTrail } from './audit-trail.js';
+import { withinTime } from './deadline.js';
 import { checkLoggerOptions, logStartupWarnings, quietly, watchAuditHealth } from './logger.js';
 import { createDecisionObserver } from './observe.js';
 import { createRefusals } from './refusal.js';
@@ -76,6 +77,10 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       'audit.subjectKey is required (≥ 32 bytes) to pseudonymise subject ids; `false` turns it off',
     );
   }
+  const lookupTimeoutMs = options.lookupTimeoutMs ?? 2000;
+  if (typeof lookupTimeoutMs !== 'number' || !Number.isFinite(lookupTimeoutMs) || lookupTimeoutMs <= 0) {
+    throw new PiplConfigError('lookupTimeoutMs must be a positive number of milliseconds (default 2000)');
+  }
   const verifier: ConsentVerifier | undefined =
     options.consent === undefined || 'verify' in options.consent
       ? options.consent
@@ -117,6 +122,11 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     logStartupWarnings(logger, { policy, subjectKey: options.audit.subjectKey, sharedRevocations });
   }
   const stopWatchingAudit = logger ? watchAuditHealth(logger) : () => {};
+  /** A hook's answer: at once when it gives one, within `lookupTimeoutMs` when it gives a promise. */
+  function ask<T>(answer: T | PromiseLike<T>, hook: string): T | Promise<T> {
+    return isThenable(answer) ? withinTime(answer, lookupTimeoutMs, hook) : answer;
+  }
+
   /**
    * The application's `isAuthorizedAgent`, read strictly: an answer that is not a boolean (a row, a
    * `{ rows: [] }` whose length was forgotten, SISMEMBER's 1) is a broken hook, not a yes.
@@ -127,7 +137,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     right: RightsRequest,
   ): Promise<boolean> {
     if (!options.isAuthorizedAgent) return false;
-    const answer: unknown = await options.isAuthorizedAgent(actor, subject, right);
+    const answer: unknown = await ask(options.isAuthorizedAgent(actor, subject, right), 'isAuthorizedAgent');
     if (typeof answer !== 'boolean') throw notAnAnswer('isAuthorizedAgent', answer, 'a boolean');
     return answer;
   }
@@ -264,7 +274,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     const refusals = options.publicInfoRefusals;
     // Art. 27: processing disclosed information stops where the subject explicitly refused it.
     if (purpose.basis === 'public_info' && refusals && request.subjectId !== undefined) {
-      const refused: unknown = await refusals(request.subjectId, purpose.key);
+      const refused: unknown = await ask(refusals(request.subjectId, purpose.key), 'publicInfoRefusals');
       // Read as "not refused", an answer that is no answer (SISMEMBER's 1, a forgotten `return`)
       // would process the information of a subject who refused: it stops the request instead.
       if (typeof refused !== 'boolean') throw notAnAnswer('publicInfoRefusals', refused, 'a boolean');
@@ -292,7 +302,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     if (isSubjectState(state)) return state;
     if (!isThenable(state))
       return revocationUnavailable(notAnAnswer("The store's lookup", state, 'a subject state'));
-    return Promise.resolve(state).then((answer: unknown) => {
+    return withinTime(state, lookupTimeoutMs, "The store's lookup").then((answer: unknown) => {
       if (isSubjectState(answer)) return answer;
       return revocationUnavailable(notAnAnswer("The store's lookup", answer, 'a subject state'));
     }, revocationUnavailable);
@@ -309,7 +319,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     if (typeof status === 'boolean') return status;
     if (!isThenable(status))
       return revocationUnavailable(notAnAnswer("The store's isRevoked", status, 'a boolean'));
-    return Promise.resolve(status).then((answer: unknown) => {
+    return withinTime(status, lookupTimeoutMs, "The store's isRevoked").then((answer: unknown) => {
       if (typeof answer === 'boolean') return answer;
       return revocationUnavailable(notAnAnswer("The store's isRevoked", answer, 'a boolean'));
     }, revocationUnavailable);

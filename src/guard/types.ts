@@ -68,6 +68,13 @@ export interface PiplGuardOptions<P extends string, C extends string> {
    * answers `1`: compare it), stops the request (503 `guard_unavailable`).
    */
   publicInfoRefusals?: (subjectId: string, purpose: string) => boolean | Promise<boolean>;
+  /**
+   * How long a request waits for a subject or withdrawal store, `publicInfoRefusals` or
+   * `isAuthorizedAgent` that answers with a promise (default 2000 ms). One that has not answered by
+   * then is treated as failed: 503 (`revocation_unavailable` for the stores, `guard_unavailable` for
+   * the hooks), and `onError` is told. Stores that answer at once (the in-memory ones) are not timed.
+   */
+  lookupTimeoutMs?: number;
 }
 
 /** One request as the guard sees it: adapters translate their framework's request into this. */

@@ -280,6 +280,20 @@ for (const framework of FRAMEWORKS) {
       );
     });
 
+    it('Art. 27: a refusal look-up that never answers stops the request (503) after lookupTimeoutMs', async () => {
+      const errors: unknown[] = [];
+      const hung = setup({
+        publicInfoRefusals: () => new Promise<boolean>(() => {}),
+        lookupTimeoutMs: 100,
+        onError: (error: unknown) => void errors.push(error),
+      });
+      expectProblem(
+        await send(hung.apps[framework], { path: '/people/person-2/quotes' }),
+        'guard_unavailable',
+      );
+      expect(String(errors[0])).toMatch(/publicInfoRefusals did not answer within 100 ms/);
+    });
+
     it('Art. 27: a refusal look-up that answers anything but a boolean stops the request (503), never lets it through', async () => {
       // Redis's SISMEMBER answers 1 for a refusal, a hook that forgot `return` answers undefined:
       // read as "not refused", both would process the information of a subject who refused.

@@ -223,6 +223,39 @@ for (const framework of FRAMEWORKS) {
       });
     }
 
+    // A slow dependency: a store or hook whose promise never settles (a hung connection, a pool
+    // exhausted) must not hold requests, their sockets and their memory for ever.
+    const NEVER = () => new Promise<never>(() => {});
+    const HUNG: readonly [string, Record<string, unknown>, 'revocation_unavailable'][] = [
+      ['a withdrawal store', { revocations: { isRevoked: NEVER, revoke() {} } }, 'revocation_unavailable'],
+      [
+        'a subject store',
+        { revocations: undefined, subjects: { ...memorySubjectStore(), lookup: NEVER } },
+        'revocation_unavailable',
+      ],
+    ];
+    for (const [what, stores, code] of HUNG) {
+      it(`${what} that never answers → 503 ${code} after lookupTimeoutMs, handler not run`, async () => {
+        const errors: unknown[] = [];
+        const setup = guardOptions(keys, { ...stores, lookupTimeoutMs: 150, onError: (e) => errors.push(e) });
+        const apps = buildApps(setup);
+        const started = performance.now();
+        const res = await send(apps[framework], { path: PROFILE, token });
+        expect(performance.now() - started).toBeLessThan(5000);
+        expectProblem(res, code);
+        expect(apps.calls[framework]).toBe(0);
+        expect(String(errors[0])).toMatch(/did not answer within 150 ms/);
+        expectOneAudit(setup.audit.records, { decision: 'deny', reason: code, subject: 'user-1' }, [token]);
+      });
+    }
+
+    it('rejects a lookupTimeoutMs that is not a positive number at start-up', () => {
+      for (const lookupTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '100'])
+        expect(() => buildApps(guardOptions(keys, { lookupTimeoutMs: lookupTimeoutMs as number }))).toThrow(
+          /lookupTimeoutMs/,
+        );
+    });
+
     it('revocation store that rejects → 503 revocation_unavailable', async () => {
       const setup = guardOptions(keys, {
         revocations: { isRevoked: () => Promise.reject(new Error('timeout')), revoke() {} },

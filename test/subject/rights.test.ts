@@ -114,6 +114,18 @@ describe.each(['express', 'koa'] as const)('rights requests (%s)', (framework) =
     }
   });
 
+  it('an agent hook that never answers → 503 guard_unavailable after lookupTimeoutMs', async () => {
+    const { pipl, sink, errors } = subjectGuard(keys, {
+      isAuthorizedAgent: () => new Promise<boolean>(() => {}),
+      lookupTimeoutMs: 100,
+    });
+    const asked = await request(shopApps(pipl)[framework]).get('/users/u1/data').set('x-user', 'stranger-3');
+    expect(asked.status).toBe(503);
+    expect(asked.body.code).toBe('guard_unavailable');
+    expect(String(errors[0])).toMatch(/isAuthorizedAgent did not answer within 100 ms/);
+    expect(decisions(sink).map((r) => r.reason)).toEqual(['guard_unavailable']);
+  });
+
   it('a `/me` rights route takes the caller as the subject', async () => {
     const { pipl, sink } = subjectGuard(keys);
     const app = shopApps(pipl)[framework];
