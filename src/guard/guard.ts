@@ -508,6 +508,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     subjects,
     recordSubjectEvent: trail.subjectEvent,
     auditAvailable: () => trail.acceptsRecords(),
+    reportError: onError,
     isAuthorizedAgent: authorizedAgent,
     async ready() {
       await verifier?.ready();

@@ -171,6 +171,11 @@ export interface PiplGuard<P extends string = string, C extends string = string>
   recordSubjectEvent(event: SubjectEventInput): Promise<void>;
   /** Can the audit log take records now? Subject endpoints check this before changing anything. */
   auditAvailable(): boolean;
+  /**
+   * Hands an unexpected error (a hook that threw, a bug) to `onError` and the logger, for adapters and
+   * endpoints that refused a request because of it. Never throws, whatever `onError` does.
+   */
+  reportError(error: unknown): void;
   /** The `isAuthorizedAgent` option, or `false` for anyone but the subject. */
   isAuthorizedAgent(
     actor: { id: string; type?: string },

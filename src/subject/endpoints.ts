@@ -153,6 +153,8 @@ export function createSubjectEndpoints<R>(pipl: PiplGuard<string, string>, optio
       return await preferences(actor, subject, input, requestId, refuse);
     } catch (error) {
       if (isPiplGuardError(error)) return problem(error.code, requestId);
+      // A hook of the application's (authenticate, consents, isAuthorizedAgent) threw: refused, and told.
+      pipl.reportError(error);
       return problem('guard_unavailable', requestId);
     }
   }

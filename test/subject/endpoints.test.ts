@@ -181,6 +181,24 @@ describe.each(['express', 'koa'] as const)('subject endpoints (%s)', (framework)
     ).toBe(403);
   });
 
+  it('a hook that throws: 503 guard_unavailable, nothing changed, and onError is told', async () => {
+    const { app, pipl, errors } = setup({
+      isAuthorizedAgent: () => {
+        throw new Error('agent registry down');
+      },
+    });
+    const refused = await request(app)
+      .put('/privacy/subjects/u1/preferences')
+      .set('x-user', 'guardian-9')
+      .send({ marketing: false });
+    expect(refused.status).toBe(503);
+    expect(refused.body.code).toBe('guard_unavailable');
+    expect(JSON.stringify(refused.body)).not.toContain('agent registry');
+    expect(errors.map(String)).toEqual(['Error: agent registry down']);
+    const state = await pipl.subjects?.lookup({ subject: 'u1', consentId: undefined, purpose: 'x' });
+    expect(state?.optedOut.marketing).toBe(false);
+  });
+
   it('answers 401 subject_unauthenticated without a caller', async () => {
     const { app } = setup();
     const refused = await request(app).put('/privacy/subjects/u1/preferences').send({ marketing: false });

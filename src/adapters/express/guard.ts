@@ -85,7 +85,10 @@ export function expressGuard<P extends string, C extends string>(
           if (requirement.response) scopeJson(res, requirement, outcome);
           if (trackOutcome(pipl as PiplGuard<string, string>, outcome, req, res, startedAt)) next();
         })
-        .catch((unexpected: unknown) => failClosed(res, next, passErrors, unexpected));
+        .catch((unexpected: unknown) => {
+          pipl.reportError(unexpected);
+          failClosed(res, next, passErrors, unexpected);
+        });
     });
   };
 }
