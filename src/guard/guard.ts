@@ -7,12 +7,12 @@ import { type Decision, decide, refuse } from '../decide/decide.js';
 import { publishSubject } from '../diagnostics/channels.js';
 import type { DenyReason } from '../errors/codes.js';
 import { isPiplGuardError, PiplConfigError, PiplGuardError } from '../errors/errors.js';
-import { compileRequirement, type Requirement, type RightsRequest } from '../policy/requirement.js';
+import { compileRequirement, type Requirement } from '../policy/requirement.js';
 import { memorySubjectStore } from '../subject/memory-store.js';
 import { createRightsCheck } from '../subject/rights-check.js';
-import { isWithdrawnBy, NOTHING_WITHDRAWN, type SubjectState } from '../subject/store.js';
+import { isWithdrawnBy, type SubjectState } from '../subject/store.js';
+import { createAnswers, isThenable } from './answers.js';
 import { createAuditTrail } from './audit-trail.js';
-import { withinTime } from './deadline.js';
 import { checkLoggerOptions, logStartupWarnings, quietly, watchAuditHealth } from './logger.js';
 import { createDecisionObserver } from './observe.js';
 import { createRefusals } from './refusal.js';
@@ -122,26 +122,16 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     logStartupWarnings(logger, { policy, subjectKey: options.audit.subjectKey, sharedRevocations });
   }
   const stopWatchingAudit = logger ? watchAuditHealth(logger) : () => {};
-  /** A hook's answer: at once when it gives one, within `lookupTimeoutMs` when it gives a promise. */
-  function ask<T>(answer: T | PromiseLike<T>, hook: string): T | Promise<T> {
-    return isThenable(answer) ? withinTime(answer, lookupTimeoutMs, hook) : answer;
-  }
-
-  /**
-   * The application's `isAuthorizedAgent`, read strictly: an answer that is not a boolean (a row, a
-   * `{ rows: [] }` whose length was forgotten, SISMEMBER's 1) is a broken hook, not a yes.
-   */
-  async function authorizedAgent(
-    actor: { id: string; type?: string },
-    subject: string,
-    right: RightsRequest,
-  ): Promise<boolean> {
-    if (!options.isAuthorizedAgent) return false;
-    const answer: unknown = await ask(options.isAuthorizedAgent(actor, subject, right), 'isAuthorizedAgent');
-    if (typeof answer !== 'boolean') throw notAnAnswer('isAuthorizedAgent', answer, 'a boolean');
-    return answer;
-  }
-  const rightsCheck = createRightsCheck(authorizedAgent);
+  const answers = createAnswers({
+    subjects,
+    revocations,
+    isAuthorizedAgent: options.isAuthorizedAgent,
+    lookupTimeoutMs,
+    onError,
+    unavailable: () => refusal('revocation_unavailable'),
+  });
+  const { lookup, isWithdrawn } = answers;
+  const rightsCheck = createRightsCheck(answers.authorizedAgent);
 
   type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
   type DecisionContext = {
@@ -274,60 +264,13 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     const refusals = options.publicInfoRefusals;
     // Art. 27: processing disclosed information stops where the subject explicitly refused it.
     if (purpose.basis === 'public_info' && refusals && request.subjectId !== undefined) {
-      const refused: unknown = await ask(refusals(request.subjectId, purpose.key), 'publicInfoRefusals');
-      // Read as "not refused", an answer that is no answer (SISMEMBER's 1, a forgotten `return`)
-      // would process the information of a subject who refused: it stops the request instead.
-      if (typeof refused !== 'boolean') throw notAnAnswer('publicInfoRefusals', refused, 'a boolean');
+      const refused = await answers.publicInfoRefused(refusals, request.subjectId, purpose.key);
       return {
         decision: decide(requirement, undefined, { ...context, publicInfoRefused: refused }),
         consent: undefined,
       };
     }
     return { decision: decide(requirement, undefined, context), consent: undefined };
-  }
-
-  /** The subject store's answer, without a promise when the store gives none; failures become `revocation_unavailable`. */
-  function lookup(
-    subject: string | undefined,
-    consentId: string | undefined,
-    purpose: string,
-  ): SubjectState | Promise<SubjectState> {
-    if (!subjects) return NOTHING_WITHDRAWN;
-    let state: unknown;
-    try {
-      state = subjects.lookup({ subject, consentId, purpose });
-    } catch (error) {
-      return revocationUnavailable(error);
-    }
-    if (isSubjectState(state)) return state;
-    if (!isThenable(state))
-      return revocationUnavailable(notAnAnswer("The store's lookup", state, 'a subject state'));
-    return withinTime(state, lookupTimeoutMs, "The store's lookup").then((answer: unknown) => {
-      if (isSubjectState(answer)) return answer;
-      return revocationUnavailable(notAnAnswer("The store's lookup", answer, 'a subject state'));
-    }, revocationUnavailable);
-  }
-
-  /** Answers without a promise when the store does (the in-memory one always does). */
-  function isWithdrawn(consentId: string): boolean | Promise<boolean> {
-    let status: unknown;
-    try {
-      status = revocations.isRevoked(consentId);
-    } catch (error) {
-      return revocationUnavailable(error);
-    }
-    if (typeof status === 'boolean') return status;
-    if (!isThenable(status))
-      return revocationUnavailable(notAnAnswer("The store's isRevoked", status, 'a boolean'));
-    return withinTime(status, lookupTimeoutMs, "The store's isRevoked").then((answer: unknown) => {
-      if (typeof answer === 'boolean') return answer;
-      return revocationUnavailable(notAnAnswer("The store's isRevoked", answer, 'a boolean'));
-    }, revocationUnavailable);
-  }
-
-  function revocationUnavailable(error: unknown): never {
-    onError(error);
-    throw refusal('revocation_unavailable');
   }
 
   /** A refusal, tied to its request so the problem body and the audit record carry the same id. */
@@ -509,7 +452,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     recordSubjectEvent: trail.subjectEvent,
     auditAvailable: () => trail.acceptsRecords(),
     reportError: onError,
-    isAuthorizedAgent: authorizedAgent,
+    isAuthorizedAgent: answers.authorizedAgent,
     async ready() {
       await verifier?.ready();
       const notReady = () =>
@@ -538,35 +481,4 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       return trail.close().finally(stopWatchingAudit);
     },
   };
-}
-
-/**
- * A store's answer the guard cannot read (`undefined`, ioredis's `0`/`1`, a half-filled state) is no
- * answer: read as "not withdrawn" it would let a withdrawn consent through (Art. 15), read as "not
- * refused" it would process a refused subject's disclosed information (Art. 27). The guard fails
- * closed on it (503) and `onError` gets this error.
- */
-function notAnAnswer(asked: string, answer: unknown, expected: string): TypeError {
-  const shown = answer === null ? 'null' : typeof answer === 'object' ? 'an object' : `${typeof answer}`;
-  return new TypeError(`${asked} answered ${shown}, not ${expected}`);
-}
-
-/** Does `state` hold everything the guard reads from a subject store's answer, with the right types? */
-function isSubjectState(state: unknown): state is SubjectState {
-  if (typeof state !== 'object' || state === null) return false;
-  const { consentWithdrawn, allWithdrawnAt, purposeWithdrawnAt, optedOut } = state as SubjectState;
-  return (
-    typeof consentWithdrawn === 'boolean' &&
-    (allWithdrawnAt === undefined || typeof allWithdrawnAt === 'number') &&
-    (purposeWithdrawnAt === undefined || typeof purposeWithdrawnAt === 'number') &&
-    typeof optedOut === 'object' &&
-    optedOut !== null &&
-    typeof optedOut.personalization === 'boolean' &&
-    typeof optedOut.marketing === 'boolean'
-  );
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  // A store, hook or sink may hand back any promise-like, not only a native Promise.
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
