@@ -13,6 +13,7 @@ import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expressGuard, subjectRoutes } from '../src/adapters/express/index.js';
 import { createPiplGuard, fileAuditSink } from '../src/index.js';
+import { pseudonym } from './support/assertions.js';
 import { AUDIT_KEY, guardOptions, makeKeys, tokenFor } from './support/fixture.js';
 import { runCli } from './support/processes.js';
 
@@ -80,6 +81,34 @@ beforeAll(async () => {
     .send({ scope: 'consent', consentId: 'c-actor-1' })
     .expect(200);
   await pipl.close();
+});
+
+describe('a numeric subject from the route resolver', () => {
+  it('counts as its decimal text: it matches the token subject "42", and is pseudonymised as "42"', async () => {
+    const keys = await makeKeys();
+    const { options, audit } = guardOptions(keys);
+    const pipl = createPiplGuard(options);
+    const app = express();
+    app.get(
+      '/accounts/:n/profile',
+      // A database key, as a plain JavaScript app hands it over.
+      expressGuard(pipl)('account.profile', { operation: 'use', subject: (req) => Number(req.params.n) }),
+      (_req, res) => {
+        res.json({ ok: true });
+      },
+    );
+    const token = await tokenFor(keys, { subject: '42' });
+    await request(app).get('/accounts/42/profile').set('pipl-consent', token).expect(200);
+    const other = await request(app).get('/accounts/43/profile').set('pipl-consent', token);
+    expect(other.status).toBe(403);
+    expect(other.body.code).toBe('subject_mismatch');
+    const unreadable = await request(app).get('/accounts/x/profile').set('pipl-consent', token);
+    expect(unreadable.body.code).toBe('subject_unresolved');
+    const [first] = (audit.records as { type: string; subject: string | null }[]).filter(
+      (r) => r.type === 'decision',
+    );
+    expect(first?.subject).toBe(pseudonym('42'));
+  });
 });
 
 describe('the actor in the audit log', () => {

@@ -9,8 +9,11 @@ import {
   type PiplContext,
 } from '../guard/index.js';
 
-/** Finds the data subject in a framework request; a list (e.g. a repeated path segment) counts as none. */
-export type SubjectResolver<R> = (request: R) => string | readonly string[] | undefined;
+/**
+ * Finds the data subject in a framework request. A numeric id (a database key) counts as its decimal
+ * text, like the token's `sub`; a list (e.g. a repeated path segment) counts as none.
+ */
+export type SubjectResolver<R> = (request: R) => string | number | readonly string[] | undefined;
 
 /** A mount label: a path pattern the application wrote, e.g. `/tenants/:tenant`. */
 const MOUNT_PATH = /^\/[\x21-\x7e]{0,255}$/;
@@ -71,7 +74,7 @@ export function describeRequest<R>(
     method: http.method,
     route: http.route,
     header: http.header,
-    subjectId: typeof subject === 'string' && subject !== '' ? subject : undefined,
+    subjectId: subjectText(subject),
     subjectDeclared: resolve.subject !== undefined,
     actor: normalizeActor(attempt(resolve.actor, request)),
   };
@@ -85,6 +88,12 @@ export function handlerContext(outcome: GuardOutcome): PiplContext {
     requestId: outcome.requestId,
     degraded: outcome.decision.effect === 'degrade',
   };
+}
+
+/** The subject as text: a non-empty string, or a safe integer in decimal; anything else is none. */
+function subjectText(subject: unknown): string | undefined {
+  if (typeof subject === 'string') return subject === '' ? undefined : subject;
+  return typeof subject === 'number' && Number.isSafeInteger(subject) ? String(subject) : undefined;
 }
 
 function attempt<R, T>(resolve: ((request: R) => T) | undefined, request: R): T | undefined {
