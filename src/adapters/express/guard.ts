@@ -81,9 +81,17 @@ export function expressGuard<P extends string, C extends string>(
             if (passErrors) return next(outcome.error);
             return sendProblem(res, outcome.error, outcome.requestId);
           }
-          res.locals.pipl = handlerContext(outcome);
-          if (requirement.response) scopeJson(res, requirement, outcome);
-          if (trackOutcome(pipl as PiplGuard<string, string>, outcome, req, res, startedAt)) next();
+          let tracked = false;
+          try {
+            res.locals.pipl = handlerContext(outcome);
+            if (requirement.response) scopeJson(res, requirement, outcome);
+            tracked = true;
+            if (trackOutcome(pipl as PiplGuard<string, string>, outcome, req, res, startedAt)) next();
+          } catch (unexpected) {
+            // The `allow` is on record: so is that this request was refused after all (the last resort below).
+            if (!tracked) pipl.recordOutcome(outcome, 503, startedAt);
+            throw unexpected;
+          }
         })
         .catch((unexpected: unknown) => {
           pipl.reportError(unexpected);

@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import type { PiplGuardError } from '../../errors/errors.js';
+import { PiplGuardError } from '../../errors/errors.js';
 import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
@@ -79,8 +79,21 @@ export function koaGuard<P extends string, C extends string>(
         if (throwErrors) throw outcome.error;
         return sendProblem(ctx, outcome.error, outcome.requestId);
       }
-      ctx.state.pipl = handlerContext(outcome);
-      if (!trackOutcome(pipl as PiplGuard<string, string>, outcome, ctx.req, ctx.res, startedAt)) return;
+      let tracked = false;
+      try {
+        ctx.state.pipl = handlerContext(outcome);
+        tracked = true;
+        if (!trackOutcome(pipl as PiplGuard<string, string>, outcome, ctx.req, ctx.res, startedAt)) return;
+      } catch (unexpected) {
+        // Our own work failed before the handler (e.g. another middleware froze `ctx.state`): refused,
+        // told, and the `allow` on record is followed by the 503 the client got. Never Koa's 500.
+        pipl.reportError(unexpected);
+        if (!tracked) pipl.recordOutcome(outcome, 503, startedAt);
+        if (alreadyAnswered(ctx.res)) return;
+        const error = new PiplGuardError('guard_unavailable', undefined, { 'retry-after': '5' });
+        if (throwErrors) throw error;
+        return sendProblem(ctx, error, outcome.requestId);
+      }
       await next();
       // Art. 6: the body leaves with only the fields of categories the decision covered.
       if (requirement.response) {
