@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK } from 'jose';
-import pg from 'pg';
+import type pg from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expressGuard } from '../src/adapters/express/index.js';
@@ -31,28 +31,16 @@ import {
   postgresAuditSink,
 } from '../src/postgres/index.js';
 import { AUDIT_KEY, guardOptions, makeKeys, tokenFor } from './support/fixture.js';
-import { probe, runCli } from './support/processes.js';
+import { DATABASE_URL, dropAuditTables, makePool, postgresAvailable } from './support/postgres.js';
+import { runCli } from './support/processes.js';
 
-const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const DATABASE_URL = process.env.DATABASE_URL ?? DEFAULT_URL;
-const available = process.env.DATABASE_URL !== undefined || (await probe('127.0.0.1', 5432, 500));
-if (!available) {
-  console.warn(
-    `postgres-fork.test.ts skipped: no PostgreSQL on 127.0.0.1:5432. Run with: DATABASE_URL=${DEFAULT_URL} npm test`,
-  );
-}
+const available = await postgresAvailable('postgres-fork.test.ts');
 
 const run = randomBytes(4).toString('hex');
 const TABLE = `pipl_audit_fork_${run}`;
 const WRITER = `pipl_fork_writer_${run}`;
 const CHECKPOINTER = `pipl_fork_cp_${run}`;
 const KID = 'pg-audit-1';
-
-function makePool(config: pg.PoolConfig = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4, ...config });
-  pool.on('error', () => {});
-  return pool;
-}
 
 function decision(i: number): DecisionEvent {
   return {
@@ -97,16 +85,7 @@ describe.skipIf(!available)('PostgreSQL signed checkpoints and fork markers (rea
     if (!admin) return;
     await writerPool.end();
     await cpPool.end();
-    await admin.query(`DROP TABLE IF EXISTS "${TABLE}"`);
-    await admin.query(`DROP TABLE IF EXISTS "${TABLE}_cp"`);
-    await admin.query(`DROP FUNCTION IF EXISTS "${TABLE}_append_only"()`);
-    for (const role of [WRITER, CHECKPOINTER]) {
-      const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-      if (rowCount) {
-        await admin.query(`DROP OWNED BY "${role}"`);
-        await admin.query(`DROP ROLE "${role}"`);
-      }
-    }
+    await dropAuditTables(admin, [TABLE], [WRITER, CHECKPOINTER]);
     await admin.end();
   });
 

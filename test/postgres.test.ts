@@ -18,29 +18,15 @@ import {
   postgresAuditSink,
 } from '../src/postgres/index.js';
 import { AUDIT_KEY, guardOptions, makeKeys, tokenFor } from './support/fixture.js';
-import { probe, runCli } from './support/processes.js';
+import { DATABASE_URL, dropAuditTables, makePool, postgresAvailable } from './support/postgres.js';
+import { runCli } from './support/processes.js';
 
-// Runs against a real PostgreSQL: DATABASE_URL, else a server on 127.0.0.1:5432 if one answers.
-const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const DATABASE_URL = process.env.DATABASE_URL ?? DEFAULT_URL;
-const available = process.env.DATABASE_URL !== undefined || (await probe('127.0.0.1', 5432, 500));
-if (!available) {
-  console.warn(
-    `postgres.test.ts skipped: no PostgreSQL on 127.0.0.1:5432. Run with: DATABASE_URL=${DEFAULT_URL} npm test`,
-  );
-}
+const available = await postgresAvailable('postgres.test.ts');
 
 const run = randomBytes(4).toString('hex');
 const TABLE = `pipl_audit_test_${run}`;
 const ROLE = `pipl_audit_test_writer_${run}`;
 const APP = `pipl-guard-test-${run}`;
-
-/** A pool the test owns; idle-client errors (killed backends) must not crash the run. */
-function makePool(config: pg.PoolConfig = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4, ...config });
-  pool.on('error', () => {});
-  return pool;
-}
 
 function outcome(i: number, purpose = 'account.profile'): AuditEvent {
   return { type: 'outcome', requestId: `req-${i}`, purpose, status: 200, durationMs: i };
@@ -162,15 +148,7 @@ describe.skipIf(!available)('PostgreSQL audit sink (real server)', () => {
 
   afterAll(async () => {
     if (!admin) return;
-    // DROP is not blocked by the triggers (only UPDATE/DELETE/TRUNCATE are).
-    await admin.query(`DROP TABLE IF EXISTS "${TABLE}"`);
-    await admin.query(`DROP TABLE IF EXISTS "${TABLE}_cp"`);
-    await admin.query(`DROP FUNCTION IF EXISTS "${TABLE}_append_only"()`);
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [ROLE]);
-    if (rowCount) {
-      await admin.query(`DROP OWNED BY "${ROLE}"`);
-      await admin.query(`DROP ROLE "${ROLE}"`);
-    }
+    await dropAuditTables(admin, [TABLE], [ROLE]);
     await admin.end();
   });
 

@@ -9,35 +9,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { exportJWK, generateKeyPair } from 'jose';
-import pg from 'pg';
+import type pg from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expressGuard } from '../src/adapters/express/index.js';
 import { createPiplGuard } from '../src/index.js';
 import { CHECKPOINT_ROLE_SQL, migrateAuditTable, postgresAuditSink } from '../src/postgres/index.js';
 import { AUDIT_KEY, guardOptions, makeKeys, tokenFor } from './support/fixture.js';
-import { probe, runCli } from './support/processes.js';
+import { DATABASE_URL, dropAuditTables, makePool, postgresAvailable } from './support/postgres.js';
+import { runCli } from './support/processes.js';
 
-const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const DATABASE_URL = process.env.DATABASE_URL ?? DEFAULT_URL;
-const available = process.env.DATABASE_URL !== undefined || (await probe('127.0.0.1', 5432, 500));
-if (!available) {
-  console.warn(
-    `report-postgres.test.ts skipped: no PostgreSQL on 127.0.0.1:5432. Run with: DATABASE_URL=${DEFAULT_URL} npm test`,
-  );
-}
+const available = await postgresAvailable('report-postgres.test.ts');
 
 const run = randomBytes(4).toString('hex');
 const TABLE = `pipl_audit_report_${run}`;
 const EMPTY = `pipl_audit_report_empty_${run}`;
 const CHECKPOINTER = `pipl_report_cp_${run}`;
 const KID = 'report-pg-1';
-
-function makePool(config: pg.PoolConfig = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4, ...config });
-  pool.on('error', () => {});
-  return pool;
-}
 
 describe.skipIf(!available)(
   'pipl-guard report on a postgres:// source (real server)',
@@ -99,16 +87,7 @@ describe.skipIf(!available)(
     afterAll(async () => {
       if (!admin) return;
       await cpPool.end();
-      for (const table of [TABLE, EMPTY]) {
-        await admin.query(`DROP TABLE IF EXISTS "${table}"`);
-        await admin.query(`DROP TABLE IF EXISTS "${table}_cp"`);
-        await admin.query(`DROP FUNCTION IF EXISTS "${table}_append_only"()`);
-      }
-      const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [CHECKPOINTER]);
-      if (rowCount) {
-        await admin.query(`DROP OWNED BY "${CHECKPOINTER}"`);
-        await admin.query(`DROP ROLE "${CHECKPOINTER}"`);
-      }
+      await dropAuditTables(admin, [TABLE, EMPTY], [CHECKPOINTER]);
       await admin.end();
     });
 

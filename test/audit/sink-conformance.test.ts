@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fileAuditSink } from '../../src/audit/file-sink.js';
 import { memoryAuditSink } from '../../src/audit/memory-sink.js';
@@ -27,11 +27,9 @@ import { verifyAuditTrail } from '../../src/audit/verify-trail.js';
 import { migrateAuditTable } from '../../src/postgres/migration.js';
 import { pgAuditLines } from '../../src/postgres/read.js';
 import { postgresAuditSink } from '../../src/postgres/sink.js';
-import { probe } from '../support/processes.js';
+import { DATABASE_URL, dropAuditTables, makePool, postgresAvailable } from '../support/postgres.js';
 
-const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const DATABASE_URL = process.env.DATABASE_URL ?? DEFAULT_URL;
-const pgAvailable = process.env.DATABASE_URL !== undefined || (await probe('127.0.0.1', 5432, 500));
+const pgAvailable = await postgresAvailable('sink-conformance: the PostgreSQL cases');
 const prlimitAvailable = (() => {
   try {
     execFileSync('prlimit', ['--version']);
@@ -152,26 +150,19 @@ const ids = (records: AuditRecord[]) =>
 
 beforeAll(async () => {
   if (!pgAvailable) return;
-  pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
-  pool.on('error', () => {});
+  pool = makePool();
   await migrateAuditTable(pool, TABLE);
 });
 
 afterAll(async () => {
   if (prlimitAvailable) execFileSync('prlimit', ['--pid', String(process.pid), '--fsize=unlimited:']);
   if (pool) {
-    await pool.query(`DROP TABLE IF EXISTS "${TABLE}"`);
-    await pool.query(`DROP TABLE IF EXISTS "${TABLE}_off"`);
+    await dropAuditTables(pool, [TABLE, `${TABLE}_off`]);
     await pool.end();
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-if (!pgAvailable) {
-  console.warn(
-    `sink-conformance: PostgreSQL cases skipped (nothing on 127.0.0.1:5432). Run with: DATABASE_URL=${DEFAULT_URL} npm test`,
-  );
-}
 const harnesses = [memoryHarness, fileHarness, ...(pgAvailable ? [postgresHarness] : [])];
 
 describe.each(harnesses)('$name sink', (h) => {

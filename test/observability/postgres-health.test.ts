@@ -10,20 +10,13 @@ import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AUDIT_CHANNEL, type AuditHealthMessage } from '../../src/diagnostics/index.js';
 import { migrateAuditTable, postgresAuditSink } from '../../src/postgres/index.js';
-import { probe } from '../support/processes.js';
+import { DATABASE_URL, dropAuditTables, makePool, postgresAvailable } from '../support/postgres.js';
 
-const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const DATABASE_URL = process.env.DATABASE_URL ?? DEFAULT_URL;
-const available = process.env.DATABASE_URL !== undefined || (await probe('127.0.0.1', 5432, 500));
-if (!available) {
-  console.warn(
-    `postgres-health.test.ts skipped: no PostgreSQL. Run with: DATABASE_URL=${DEFAULT_URL} npm test`,
-  );
-}
+const available = await postgresAvailable('postgres-health.test.ts');
 
 const run = randomBytes(4).toString('hex');
 const TABLE = `pipl_audit_obs_${run}`;
-const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+const admin = makePool({ max: 1 });
 const upstream = new URL(DATABASE_URL);
 
 /** A TCP proxy to the database that can be cut (every connection dropped, new ones refused) and restored. */
@@ -59,10 +52,8 @@ async function cuttableProxy() {
     close: () => new Promise<void>((done) => server.close(() => done())),
   };
 }
-admin.on('error', () => {});
-
 afterAll(async () => {
-  if (available) await admin.query(`DROP TABLE IF EXISTS "${TABLE}"`).catch(() => {});
+  if (available) await dropAuditTables(admin, [TABLE]).catch(() => {});
   await admin.end();
 });
 
