@@ -5,6 +5,7 @@ import {
   type ActorResolver,
   type GuardOutcome,
   type GuardRequest,
+  idText,
   normalizeActor,
   type PiplContext,
 } from '../guard/index.js';
@@ -74,7 +75,7 @@ export function describeRequest<R>(
     method: http.method,
     route: http.route,
     header: http.header,
-    subjectId: subjectText(subject),
+    subjectId: idText(subject),
     subjectDeclared: resolve.subject !== undefined,
     actor: normalizeActor(attempt(resolve.actor, request)),
   };
@@ -88,12 +89,6 @@ export function handlerContext(outcome: GuardOutcome): PiplContext {
     requestId: outcome.requestId,
     degraded: outcome.decision.effect === 'degrade',
   };
-}
-
-/** The subject as text: a non-empty string, or a safe integer in decimal; anything else is none. */
-function subjectText(subject: unknown): string | undefined {
-  if (typeof subject === 'string') return subject === '' ? undefined : subject;
-  return typeof subject === 'number' && Number.isSafeInteger(subject) ? String(subject) : undefined;
 }
 
 function attempt<R, T>(resolve: ((request: R) => T) | undefined, request: R): T | undefined {

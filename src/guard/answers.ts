@@ -33,8 +33,6 @@ export function createAnswers(options: {
   }
 
   return {
-    ask,
-
     /** The subject store's answer, without a promise when the store gives none; failures become `revocation_unavailable`. */
     lookup(
       subject: string | undefined,

@@ -4,6 +4,7 @@ export {
   type ActorResolver,
   type GuardOutcome,
   type GuardRequest,
+  idText,
   normalizeActor,
   type PiplContext,
   type PiplGuard,

@@ -113,8 +113,16 @@ export interface PiplContext {
   readonly degraded: boolean;
 }
 
-/** Resolves who is making the request, for the audit record. */
-export type ActorResolver<R> = (request: R) => { id: string; type?: string } | string | undefined;
+/** Resolves who is making the request, for the audit record (a numeric id is recorded as text). */
+export type ActorResolver<R> = (
+  request: R,
+) => { id: string | number; type?: string } | string | number | undefined;
+
+/** An id as the log holds it: a non-empty string, or a safe integer (a database key) in decimal. */
+export function idText(id: unknown): string | undefined {
+  if (typeof id === 'string') return id === '' ? undefined : id;
+  return typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : undefined;
+}
 
 /**
  * Turns a resolved actor into the audit form: its id and type, nothing else. Resolvers often hand
@@ -122,12 +130,12 @@ export type ActorResolver<R> = (request: R) => { id: string; type?: string } | s
  * the log; a numeric id (a database key) is kept as text. Anything without a usable id is no actor.
  */
 export function normalizeActor(actor: unknown): GuardRequest['actor'] {
-  if (typeof actor === 'string') return actor === '' ? null : { id: actor };
+  const bare = idText(actor);
+  if (bare !== undefined) return { id: bare };
   if (typeof actor !== 'object' || actor === null) return null;
   const { id, type } = actor as { id?: unknown; type?: unknown };
-  const text =
-    typeof id === 'string' ? id : typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : undefined;
-  if (text === undefined || text === '') return null;
+  const text = idText(id);
+  if (text === undefined) return null;
   return typeof type === 'string' ? { id: text, type } : { id: text };
 }
 
