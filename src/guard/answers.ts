@@ -2,7 +2,7 @@ import type { RevocationStore } from '../consent/revocation.js';
 import type { PiplGuardError } from '../errors/errors.js';
 import type { RightsRequest } from '../policy/requirement.js';
 import { NOTHING_WITHDRAWN, type SubjectState, type SubjectStore } from '../subject/store.js';
-import { withinTime } from './deadline.js';
+import { answerWithin, isThenable, withinTime } from './deadline.js';
 import type { PiplGuardOptions } from './types.js';
 
 /**
@@ -27,10 +27,7 @@ export function createAnswers(options: {
     throw options.unavailable();
   }
 
-  /** A hook's answer: at once when it gives one, within `lookupTimeoutMs` when it gives a promise. */
-  function ask<T>(answer: T | PromiseLike<T>, hook: string): T | Promise<T> {
-    return isThenable(answer) ? withinTime(answer, lookupTimeoutMs, hook) : answer;
-  }
+  const ask = <T>(answer: T | PromiseLike<T>, hook: string) => answerWithin(answer, lookupTimeoutMs, hook);
 
   return {
     /** The subject store's answer, without a promise when the store gives none; failures become `revocation_unavailable`. */
@@ -128,9 +125,4 @@ function isSubjectState(state: unknown): state is SubjectState {
     typeof optedOut.personalization === 'boolean' &&
     typeof optedOut.marketing === 'boolean'
   );
-}
-
-export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  // A store, hook or sink may hand back any promise-like, not only a native Promise.
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

@@ -13,3 +13,13 @@ export function withinTime<T>(answer: PromiseLike<T>, ms: number, what: string):
   pending.catch(() => {});
   return Promise.race([pending, late]).finally(() => clearTimeout(timer));
 }
+
+/** A hook's answer: at once when it gives one, within `ms` when it gives a promise. */
+export function answerWithin<T>(answer: T | PromiseLike<T>, ms: number, what: string): T | Promise<T> {
+  return isThenable(answer) ? withinTime(answer, ms, what) : answer;
+}
+
+export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  // A store, hook or sink may hand back any promise-like, not only a native Promise.
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}

@@ -11,8 +11,9 @@ import { compileRequirement, type Requirement } from '../policy/requirement.js';
 import { memorySubjectStore } from '../subject/memory-store.js';
 import { createRightsCheck } from '../subject/rights-check.js';
 import { isWithdrawnBy, type SubjectState } from '../subject/store.js';
-import { createAnswers, isThenable } from './answers.js';
+import { createAnswers } from './answers.js';
 import { createAuditTrail } from './audit-trail.js';
+import { isThenable } from './deadline.js';
 import { checkLoggerOptions, logStartupWarnings, quietly, watchAuditHealth } from './logger.js';
 import { createDecisionObserver } from './observe.js';
 import { createRefusals } from './refusal.js';
@@ -452,6 +453,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     recordSubjectEvent: trail.subjectEvent,
     auditAvailable: () => trail.acceptsRecords(),
     reportError: onError,
+    lookupTimeoutMs,
     isAuthorizedAgent: answers.authorizedAgent,
     async ready() {
       await verifier?.ready();

@@ -184,6 +184,8 @@ export interface PiplGuard<P extends string = string, C extends string = string>
    * endpoints that refused a request because of it. Never throws, whatever `onError` does.
    */
   reportError(error: unknown): void;
+  /** The `lookupTimeoutMs` option: how long the guard and its endpoints wait for an application's hook. */
+  readonly lookupTimeoutMs: number;
   /** The `isAuthorizedAgent` option, or `false` for anyone but the subject. */
   isAuthorizedAgent(
     actor: { id: string; type?: string },

@@ -3,6 +3,7 @@ import { uuidv7 } from '../audit/chain.js';
 import type { DeletionStartedEvent } from '../audit/subject-events.js';
 import type { DenyReason } from '../errors/codes.js';
 import { isPiplGuardError, PiplConfigError } from '../errors/errors.js';
+import { answerWithin } from '../guard/deadline.js';
 import { createRefusals } from '../guard/refusal.js';
 import { normalizeActor, type PiplGuard } from '../guard/types.js';
 import type { SubjectEventInput } from './audit.js';
@@ -52,6 +53,10 @@ export function createSubjectEndpoints<R>(pipl: PiplGuard<string, string>, optio
       .filter((purpose) => purpose.basis === 'consent')
       .map((purpose) => purpose.key),
   );
+
+  /** An application hook's answer, waited for at most `lookupTimeoutMs` (a hung one is a failed one). */
+  const bounded = <T>(answer: T | PromiseLike<T>, hook: string) =>
+    answerWithin(answer, pipl.lookupTimeoutMs, hook);
 
   function problem(code: DenyReason, requestId: string, detail?: string): SubjectAnswer {
     const error = refusal(code, detail);
@@ -136,18 +141,18 @@ export function createSubjectEndpoints<R>(pipl: PiplGuard<string, string>, optio
       return answer;
     };
     try {
-      const actor = normalizeActor(await options.authenticate(request));
+      const actor = normalizeActor(await bounded(options.authenticate(request), 'authenticate'));
       if (!actor) return await refuse(null, 'subject_unauthenticated');
       if (actor.id !== subject && !(await isAgent(actor, subject)))
         return await refuse(actor, 'subject_forbidden');
       if (route.action === 'list') {
-        const consents = await options.consents(subject);
+        const consents = await bounded(options.consents(subject), 'consents');
         return json(200, await listing(store as SubjectStore, subject, consents, requestId));
       }
       const input = await body();
       if (!pipl.auditAvailable()) return problem('audit_unavailable', requestId);
       if (route.action === 'withdraw') {
-        const consents = await options.consents(subject);
+        const consents = await bounded(options.consents(subject), 'consents');
         return await withdraw(actor, subject, consents, input, requestId, refuse);
       }
       return await preferences(actor, subject, input, requestId, refuse);
@@ -235,7 +240,7 @@ export function createSubjectEndpoints<R>(pipl: PiplGuard<string, string>, optio
     if (withdrawal.consentId) what.consentId = withdrawal.consentId;
     if (withdrawal.purpose) what.purpose = withdrawal.purpose;
     try {
-      const started = await options.onWithdraw(withdrawal);
+      const started = await bounded(options.onWithdraw(withdrawal), 'onWithdraw');
       if (!started) return { started: false };
       const reference = typeof started.reference === 'string' ? started.reference : undefined;
       await record({
@@ -249,7 +254,9 @@ export function createSubjectEndpoints<R>(pipl: PiplGuard<string, string>, optio
         ...(reference ? { reference } : {}),
       });
       return { started: true, ...(reference ? { reference } : {}) };
-    } catch {
+    } catch (error) {
+      // Art. 47: a deletion that did not start is the operator's to follow up: they are told.
+      pipl.reportError(error);
       await record({
         type: 'deletion_started',
         requestId,

@@ -1,8 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
+import Koa from 'koa';
 import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { subjectRoutes as expressSubjectRoutes } from '../../src/adapters/express/index.js';
+import { subjectRoutes as koaSubjectRoutes } from '../../src/adapters/koa/index.js';
 import { createPseudonymizer } from '../../src/audit/pseudonymize.js';
 import { verifyAuditTrail } from '../../src/audit/verify-trail.js';
 import { type AuditSink, fileAuditSink, memoryAuditSink, memorySubjectStore } from '../../src/index.js';
@@ -179,6 +183,32 @@ describe.each(['express', 'koa'] as const)('subject endpoints (%s)', (framework)
           .send({ marketing: false })
       ).status,
     ).toBe(403);
+  });
+
+  it('hooks that hang are bounded by lookupTimeoutMs: authenticate → 503; onWithdraw → withdrawn, deletion not started, onError told', async () => {
+    const hung = subjectGuard(keys, { lookupTimeoutMs: 100 });
+    const never = () => new Promise<never>(() => {});
+    const expressApp = express();
+    expressApp.use(expressSubjectRoutes(hung.pipl, { authenticate: never, consents: () => [] }));
+    const koaApp = new Koa();
+    koaApp.use(koaSubjectRoutes(hung.pipl, { authenticate: never, consents: () => [] }));
+    const listener = framework === 'express' ? expressApp : koaApp.callback();
+    const refused = await request(listener).put('/subjects/u1/preferences').send({ marketing: false });
+    expect(refused.status).toBe(503);
+    expect(refused.body.code).toBe('guard_unavailable');
+    expect(String(hung.errors[0])).toMatch(/authenticate did not answer within 100 ms/);
+
+    const { app, errors, sink } = setup({ lookupTimeoutMs: 100 }, never);
+    const withdrawn = await request(app)
+      .post('/privacy/subjects/u1/withdrawals')
+      .set('x-user', 'u1')
+      .send({ scope: 'all' });
+    expect(withdrawn.status).toBe(200);
+    expect(withdrawn.body.deletion).toEqual({ started: false, error: 'on_withdraw_failed' });
+    expect(String(errors[0])).toMatch(/onWithdraw did not answer within 100 ms/);
+    expect((sink.records as Rec[]).filter((r) => r.type === 'deletion_started')).toEqual([
+      expect.objectContaining({ result: 'failed', reason: 'on_withdraw_failed' }),
+    ]);
   });
 
   it('a hook that throws: 503 guard_unavailable, nothing changed, and onError is told', async () => {
