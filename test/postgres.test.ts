@@ -18,7 +18,13 @@ import {
   postgresAuditSink,
 } from '../src/postgres/index.js';
 import { AUDIT_KEY, guardOptions, makeKeys, tokenFor } from './support/fixture.js';
-import { DATABASE_URL, dropAuditTables, makePool, postgresAvailable } from './support/postgres.js';
+import {
+  DATABASE_URL,
+  dropAuditTables,
+  makePool,
+  postgresAvailable,
+  tamperAsOwner,
+} from './support/postgres.js';
 import { runCli } from './support/processes.js';
 
 const available = await postgresAvailable('postgres.test.ts');
@@ -400,23 +406,11 @@ describe.skipIf(!available)('PostgreSQL audit sink (real server)', () => {
       await sink.close();
       expect((await verify(pool, 'tamper')).valid).toBe(true);
 
-      const client = await admin.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(`ALTER TABLE "${TABLE}" DISABLE TRIGGER ALL`);
-        await client.query(
-          `UPDATE "${TABLE}" SET line = replace(line, '"decision":"allow"', '"decision":"deny"')
-           WHERE chain = 'tamper' AND seq = 3`,
-        );
-        await client.query(`DELETE FROM "${TABLE}" WHERE chain = 'tamper' AND seq IN (6, 7)`);
-        await client.query(`ALTER TABLE "${TABLE}" ENABLE TRIGGER ALL`);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      } finally {
-        client.release();
-      }
+      await tamperAsOwner(admin, TABLE, [
+        `UPDATE "${TABLE}" SET line = replace(line, '"decision":"allow"', '"decision":"deny"')
+         WHERE chain = 'tamper' AND seq = 3`,
+        `DELETE FROM "${TABLE}" WHERE chain = 'tamper' AND seq IN (6, 7)`,
+      ]);
       // The triggers are back.
       await expect(admin.query(`DELETE FROM "${TABLE}" WHERE chain = 'tamper'`)).rejects.toMatchObject({
         code: '42501',

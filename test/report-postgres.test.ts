@@ -16,7 +16,13 @@ import { expressGuard } from '../src/adapters/express/index.js';
 import { createPiplGuard } from '../src/index.js';
 import { CHECKPOINT_ROLE_SQL, migrateAuditTable, postgresAuditSink } from '../src/postgres/index.js';
 import { AUDIT_KEY, guardOptions, makeKeys, tokenFor } from './support/fixture.js';
-import { DATABASE_URL, dropAuditTables, makePool, postgresAvailable } from './support/postgres.js';
+import {
+  DATABASE_URL,
+  dropAuditTables,
+  makePool,
+  postgresAvailable,
+  tamperAsOwner,
+} from './support/postgres.js';
 import { runCli } from './support/processes.js';
 
 const available = await postgresAvailable('report-postgres.test.ts');
@@ -140,19 +146,7 @@ describe.skipIf(!available)(
     });
 
     it('reports a row deleted by the table owner as INVALID, exit 1', async () => {
-      const client = await admin.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(`ALTER TABLE "${TABLE}" DISABLE TRIGGER ALL`);
-        await client.query(`DELETE FROM "${TABLE}" WHERE chain = 'api-1' AND seq = 3`);
-        await client.query(`ALTER TABLE "${TABLE}" ENABLE TRIGGER ALL`);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      } finally {
-        client.release();
-      }
+      await tamperAsOwner(admin, TABLE, [`DELETE FROM "${TABLE}" WHERE chain = 'api-1' AND seq = 3`]);
       const out = join(dir, 'tampered.html');
       const result = await runCli(['report', DATABASE_URL, '--table', TABLE, '--out', out, '--keys', jwks]);
       expect(result.code, result.stderr).toBe(1);

@@ -48,3 +48,27 @@ export async function dropAuditTables(
     }
   }
 }
+
+/**
+ * The table owner's (or a superuser's) tampering: the append-only triggers disabled, `statements` run,
+ * the triggers back, in one transaction.
+ */
+export async function tamperAsOwner(
+  admin: pg.Pool,
+  table: string,
+  statements: readonly string[],
+): Promise<void> {
+  const client = await admin.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`ALTER TABLE "${table}" DISABLE TRIGGER ALL`);
+    for (const statement of statements) await client.query(statement);
+    await client.query(`ALTER TABLE "${table}" ENABLE TRIGGER ALL`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
