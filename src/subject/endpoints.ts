@@ -128,7 +128,7 @@ export function createSubjectEndpoints<R>(pipl: PiplGuard<string, string>, optio
         const attempt = {
           ...base,
           actor,
-          result: code === 'revocation_unavailable' ? 'failed' : 'refused',
+          result: code === 'revocation_unavailable' || code === 'guard_unavailable' ? 'failed' : 'refused',
           reason: code,
           status: answer.status,
         } as const;
@@ -140,8 +140,9 @@ export function createSubjectEndpoints<R>(pipl: PiplGuard<string, string>, optio
       }
       return answer;
     };
+    let actor: { id: string; type?: string } | null = null;
     try {
-      const actor = normalizeActor(await bounded(options.authenticate(request), 'authenticate'));
+      actor = normalizeActor(await bounded(options.authenticate(request), 'authenticate'));
       if (!actor) return await refuse(null, 'subject_unauthenticated');
       if (actor.id !== subject && !(await isAgent(actor, subject)))
         return await refuse(actor, 'subject_forbidden');
@@ -158,9 +159,10 @@ export function createSubjectEndpoints<R>(pipl: PiplGuard<string, string>, optio
       return await preferences(actor, subject, input, requestId, refuse);
     } catch (error) {
       if (isPiplGuardError(error)) return problem(error.code, requestId);
-      // A hook of the application's (authenticate, consents, isAuthorizedAgent) threw: refused, and told.
+      // A hook of the application's (authenticate, consents, isAuthorizedAgent) threw or hung: the
+      // attempt failed, is recorded like every change attempt, and onError is told.
       pipl.reportError(error);
-      return problem('guard_unavailable', requestId);
+      return refuse(actor, 'guard_unavailable');
     }
   }
 

@@ -212,7 +212,7 @@ describe.each(['express', 'koa'] as const)('subject endpoints (%s)', (framework)
   });
 
   it('a hook that throws: 503 guard_unavailable, nothing changed, and onError is told', async () => {
-    const { app, pipl, errors } = setup({
+    const { app, pipl, errors, sink } = setup({
       isAuthorizedAgent: () => {
         throw new Error('agent registry down');
       },
@@ -225,6 +225,16 @@ describe.each(['express', 'koa'] as const)('subject endpoints (%s)', (framework)
     expect(refused.body.code).toBe('guard_unavailable');
     expect(JSON.stringify(refused.body)).not.toContain('agent registry');
     expect(errors.map(String)).toEqual(['Error: agent registry down']);
+    // The attempt is on record like every change attempt: failed, and why.
+    expect((sink.records as Rec[]).filter((r) => r.type === 'preference_change')).toEqual([
+      expect.objectContaining({
+        result: 'failed',
+        reason: 'guard_unavailable',
+        status: 503,
+        actor: { id: hmac('guardian-9') },
+        subject: hmac('u1'),
+      }),
+    ]);
     const state = await pipl.subjects?.lookup({ subject: 'u1', consentId: undefined, purpose: 'x' });
     expect(state?.optedOut.marketing).toBe(false);
   });
