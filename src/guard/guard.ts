@@ -13,7 +13,7 @@ import { createRightsCheck } from '../subject/rights-check.js';
 import { isWithdrawnBy, type SubjectState } from '../subject/store.js';
 import { createAnswers } from './answers.js';
 import { createAuditTrail } from './audit-trail.js';
-import { isThenable } from './deadline.js';
+import { isThenable, withinTime } from './deadline.js';
 import { checkLoggerOptions, logStartupWarnings, quietly, watchAuditHealth } from './logger.js';
 import { createDecisionObserver } from './observe.js';
 import { createRefusals } from './refusal.js';
@@ -76,6 +76,12 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
   if (options.audit.subjectKey === undefined) {
     throw new PiplConfigError(
       'audit.subjectKey is required (≥ 32 bytes) to pseudonymise subject ids; `false` turns it off',
+    );
+  }
+  const durableTimeoutMs = options.audit.durableTimeoutMs ?? 5000;
+  if (typeof durableTimeoutMs !== 'number' || !Number.isFinite(durableTimeoutMs) || durableTimeoutMs <= 0) {
+    throw new PiplConfigError(
+      'audit.durableTimeoutMs must be a positive number of milliseconds (default 5000)',
     );
   }
   const lookupTimeoutMs = options.lookupTimeoutMs ?? 2000;
@@ -336,7 +342,8 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
       return auditFailed(requirement, requestId, verdict, false, auditError);
     }
     if (written === undefined) return answer(requestId, verdict);
-    return written.then(
+    // A durable write: waited for, but not for ever (a hung disk fails the request like a failed write).
+    return withinTime(written, durableTimeoutMs, 'The audit sink').then(
       () => answer(requestId, verdict),
       (auditError: unknown) => auditFailed(requirement, requestId, verdict, true, auditError),
     );

@@ -46,6 +46,12 @@ export interface PiplGuardOptions<P extends string, C extends string> {
      * `sensitive` (default) when the token says the subject is under 14, `always`, or `never`.
      */
     durable?: 'sensitive' | 'always' | 'never';
+    /**
+     * How long a request waits for its durable record to be stored (default 5000 ms). A sink still
+     * silent by then (a hung disk or volume) fails the request: 503 `audit_unavailable`, `onError`
+     * told, and the sealed decision is followed by a 503 `outcome` once the log takes records again.
+     */
+    durableTimeoutMs?: number;
     /** Also record how each allowed request ended (status, duration) when its response finishes. Default true. */
     outcomes?: boolean;
     service?: string;

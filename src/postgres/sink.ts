@@ -6,6 +6,7 @@ import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { type AuditSink, defaultEnforcer, type Enforcer } from '../audit/sink.js';
 import { publishAuditHealth } from '../diagnostics/channels.js';
 import { PiplConfigError } from '../errors/errors.js';
+import { withinTime } from '../guard/deadline.js';
 import { foreignRows, type PgCheckpointOptions, pgCheckpointer } from './checkpoints.js';
 import { auditIdentifier, DEFAULT_AUDIT_TABLE, migrateAuditTable } from './migration.js';
 
@@ -423,17 +424,5 @@ function rowOf(record: AuditRecord, line: string): Row {
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   if (!(ms > 0) || !Number.isFinite(ms)) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return withinTime(promise, ms, what);
 }

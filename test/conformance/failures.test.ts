@@ -4,7 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AuditRecord, fileAuditSink, memorySubjectStore, type SubjectStore } from '../../src/index.js';
+import {
+  type AuditRecord,
+  type AuditSink,
+  fileAuditSink,
+  memoryAuditSink,
+  memorySubjectStore,
+  type SubjectStore,
+} from '../../src/index.js';
 import { NOTHING_WITHDRAWN } from '../../src/subject/store.js';
 import { buildApps, FRAMEWORKS } from '../support/apps.js';
 import { expectOneAudit, expectProblem, send } from '../support/assertions.js';
@@ -104,6 +111,47 @@ for (const framework of FRAMEWORKS) {
       const records = await readRecords(path);
       // The policy record is written when the guard starts, before the sink closed (Art. 69).
       expect(records.map((r) => r.type)).toEqual(['writer_start', 'policy', 'writer_stop']);
+    });
+
+    it('an audit sink whose durable write never completes (a hung disk) → 503 audit_unavailable after durableTimeoutMs', async () => {
+      // Buffered appends are taken; a durable one is sealed, then its write hangs (NFS, a stalled volume).
+      const memory = memoryAuditSink();
+      const hung: AuditSink = {
+        get healthy() {
+          return memory.healthy;
+        },
+        append: (event, durable) => (durable ? new Promise<void>(() => {}) : memory.append(event)),
+        noteDropped: (cause) => memory.noteDropped(cause),
+        flush: () => memory.flush(),
+        close: () => memory.close(),
+      };
+      const errors: unknown[] = [];
+      const setup = guardOptions(keys, {
+        audit: { sink: hung, subjectKey: AUDIT_KEY, durable: 'always', durableTimeoutMs: 150 },
+        onError: (error) => errors.push(error),
+      });
+      const apps = buildApps(setup);
+      const started = performance.now();
+      const res = await send(apps[framework], { path: PROFILE, token });
+      expect(performance.now() - started).toBeLessThan(5000);
+      expectProblem(res, 'audit_unavailable');
+      expect(apps.calls[framework]).toBe(0);
+      expect(String(errors[0])).toMatch(/audit sink did not answer within 150 ms/);
+    });
+
+    it('rejects an audit.durableTimeoutMs that is not a positive number at start-up', () => {
+      for (const durableTimeoutMs of [0, -5, Number.NaN, '100'])
+        expect(() =>
+          buildApps(
+            guardOptions(keys, {
+              audit: {
+                sink: memoryAuditSink(),
+                subjectKey: AUDIT_KEY,
+                durableTimeoutMs: durableTimeoutMs as number,
+              },
+            }),
+          ),
+        ).toThrow(/durableTimeoutMs/);
     });
 
     it('revocation store that throws → 503 revocation_unavailable, handler not run', async () => {
