@@ -137,6 +137,15 @@ for (const framework of FRAMEWORKS) {
       expectProblem(res, 'audit_unavailable');
       expect(apps.calls[framework]).toBe(0);
       expect(String(errors[0])).toMatch(/audit sink did not answer within 150 ms/);
+      // The sealed `allow` may still land: the log is told this request was in fact refused, with the
+      // next request that finds the log taking records.
+      await send(apps[framework], { path: PROFILE, token });
+      const refusedLater = (
+        memory.records as unknown as { type: string; requestId: string; status?: number }[]
+      ).filter((r) => r.type === 'outcome');
+      expect(refusedLater).toContainEqual(
+        expect.objectContaining({ requestId: res.body.requestId, status: 503 }),
+      );
     });
 
     it('rejects an audit.durableTimeoutMs that is not a positive number at start-up', () => {
