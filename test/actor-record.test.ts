@@ -12,6 +12,7 @@ import express from 'express';
 import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expressGuard, subjectRoutes } from '../src/adapters/express/index.js';
+import { normalizeActor } from '../src/guard/index.js';
 import { createPiplGuard, fileAuditSink } from '../src/index.js';
 import { pseudonym } from './support/assertions.js';
 import { AUDIT_KEY, guardOptions, makeKeys, tokenFor } from './support/fixture.js';
@@ -81,6 +82,21 @@ beforeAll(async () => {
     .send({ scope: 'consent', consentId: 'c-actor-1' })
     .expect(200);
   await pipl.close();
+});
+
+describe('normalizeActor', () => {
+  it('hands back an actor already in audit form as it is, and builds a clean one from anything else', () => {
+    for (const clean of [{ id: 'u1' }, { id: 'u1', type: 'staff' }])
+      expect(normalizeActor(clean)).toBe(clean);
+    expect(normalizeActor(null)).toBeNull();
+    expect(normalizeActor({ ...STAFF })).toEqual({ id: '42', type: 'staff' });
+    expect(normalizeActor({ id: 'u1', email: 'a@example.cn' })).toEqual({ id: 'u1' });
+    expect(normalizeActor({ id: 'u1', type: 7 })).toEqual({ id: 'u1' });
+    expect(normalizeActor('u1')).toEqual({ id: 'u1' });
+    expect(normalizeActor(42)).toEqual({ id: '42' });
+    for (const none of [undefined, '', {}, { id: '' }, { id: 1.5 }, { id: {} }, [], { id: null }])
+      expect(normalizeActor(none)).toBeNull();
+  });
 });
 
 describe('a numeric subject from the route resolver', () => {

@@ -36,3 +36,18 @@ export function trackOutcome(
   res.on('close', () => pipl.recordOutcome(outcome, res.statusCode, startedAt));
   return true;
 }
+
+/**
+ * The adapter's own work after an `allow` failed (before the handler ran): `onError` hears why, and
+ * unless the response is already tracked, the log gets the 503 the client is about to get.
+ */
+export function failedAfterAllow(
+  pipl: PiplGuard<string, string>,
+  outcome: GuardOutcome,
+  tracked: boolean,
+  startedAt: number,
+  unexpected: unknown,
+): void {
+  pipl.reportError(unexpected);
+  if (!tracked) pipl.recordOutcome(outcome, 503, startedAt);
+}

@@ -136,6 +136,8 @@ export function idText(id: unknown): string | undefined {
  * the log; a numeric id (a database key) is kept as text. Anything without a usable id is no actor.
  */
 export function normalizeActor(actor: unknown): GuardRequest['actor'] {
+  // Already in audit form (an adapter's, handed to the guard): the same object, nothing allocated.
+  if (actor === null || isAuditActor(actor)) return actor;
   const bare = idText(actor);
   if (bare !== undefined) return { id: bare };
   if (typeof actor !== 'object' || actor === null) return null;
@@ -143,6 +145,16 @@ export function normalizeActor(actor: unknown): GuardRequest['actor'] {
   const text = idText(id);
   if (text === undefined) return null;
   return typeof type === 'string' ? { id: text, type } : { id: text };
+}
+
+/** Is `actor` exactly `{ id }` or `{ id, type }`, a non-empty string id and a string type? */
+function isAuditActor(actor: unknown): actor is { id: string; type?: string } {
+  if (typeof actor !== 'object' || actor === null) return false;
+  const { id, type } = actor as { id?: unknown; type?: unknown };
+  if (typeof id !== 'string' || id === '' || (type !== undefined && typeof type !== 'string')) return false;
+  // Counted with for-in: Object.keys would allocate an array on every request.
+  for (const key in actor) if (key !== 'id' && key !== 'type') return false;
+  return true;
 }
 
 /** The framework-free guard every adapter calls: one decision path. */

@@ -1,6 +1,6 @@
 import { type Decision, refuse } from '../decide/decide.js';
 import { PiplGuardError } from '../errors/errors.js';
-import type { GuardRequest, PiplGuardOptions } from '../guard/types.js';
+import { type GuardRequest, normalizeActor, type PiplGuardOptions } from '../guard/types.js';
 import type { Requirement, RightsRequest } from '../policy/requirement.js';
 
 type Verdict = { decision: Decision; consent: undefined; error?: PiplGuardError };
@@ -18,7 +18,8 @@ export function createRightsCheck(isAgent: PiplGuardOptions<string, string>['isA
     if (request.subjectDeclared && subject === undefined) {
       return { decision: refuse(requirement, 'subject_unresolved'), consent: undefined };
     }
-    const actor = request.actor;
+    // An adapter's actor is already in audit form; a direct caller of `check` may hand over a user object.
+    const actor = normalizeActor(request.actor);
     // Without a route subject the caller asks about themselves (`/me` routes).
     const target = subject ?? actor?.id;
     if (actor !== null && target !== undefined) {

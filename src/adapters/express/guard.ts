@@ -3,7 +3,7 @@ import { PiplGuardError } from '../../errors/errors.js';
 import type { ActorResolver, GuardOutcome, PiplGuard } from '../../guard/index.js';
 import type { Requirement, RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
-import { alreadyAnswered, trackOutcome } from '../outcome.js';
+import { alreadyAnswered, failedAfterAllow, trackOutcome } from '../outcome.js';
 import {
   describeRequest,
   handlerContext,
@@ -88,9 +88,8 @@ export function expressGuard<P extends string, C extends string>(
             tracked = true;
             if (trackOutcome(pipl as PiplGuard<string, string>, outcome, req, res, startedAt)) next();
           } catch (unexpected) {
-            // The `allow` is on record: so is that this request was refused after all (the last resort below).
-            if (!tracked) pipl.recordOutcome(outcome, 503, startedAt);
-            throw unexpected;
+            failedAfterAllow(pipl as PiplGuard<string, string>, outcome, tracked, startedAt, unexpected);
+            failClosed(res, next, passErrors, unexpected);
           }
         })
         .catch((unexpected: unknown) => {

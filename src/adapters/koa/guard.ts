@@ -3,7 +3,7 @@ import { PiplGuardError } from '../../errors/errors.js';
 import type { ActorResolver, PiplGuard } from '../../guard/index.js';
 import type { RouteRequirement } from '../../policy/requirement.js';
 import type { BuiltinCategory } from '../../taxonomy/taxonomy.js';
-import { alreadyAnswered, trackOutcome } from '../outcome.js';
+import { alreadyAnswered, failedAfterAllow, trackOutcome } from '../outcome.js';
 import {
   describeRequest,
   handlerContext,
@@ -87,8 +87,7 @@ export function koaGuard<P extends string, C extends string>(
       } catch (unexpected) {
         // Our own work failed before the handler (e.g. another middleware froze `ctx.state`): refused,
         // told, and the `allow` on record is followed by the 503 the client got. Never Koa's 500.
-        pipl.reportError(unexpected);
-        if (!tracked) pipl.recordOutcome(outcome, 503, startedAt);
+        failedAfterAllow(pipl as PiplGuard<string, string>, outcome, tracked, startedAt, unexpected);
         if (alreadyAnswered(ctx.res)) return;
         const error = new PiplGuardError('guard_unavailable', undefined, { 'retry-after': '5' });
         if (throwErrors) throw error;
