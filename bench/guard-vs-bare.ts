@@ -32,6 +32,7 @@ import {
   benchCredentials,
   isScenarioName,
   PEER_TARGETS,
+  peerCeiling,
   responseBody,
   SCENARIOS,
   type Scenario,
@@ -593,6 +594,8 @@ interface TargetCheck {
   value: number | null;
   limit: number;
   met: boolean | null;
+  /** Peer ratios only: what a guard costing nothing would have scored in this run ({@link peerCeiling}). */
+  ceiling?: number | null;
 }
 
 /**
@@ -630,12 +633,19 @@ function checkTargets(results: readonly ResultWithRounds[]): TargetCheck[] {
       paired(t.faster, t.than, (x, y) => (y.reqPerSec > 0 ? x.reqPerSec / y.reqPerSec : null)),
       t.atLeast,
     );
+    const bare = by(t.bare);
+    const peer = by(t.than);
+    (checks.at(-1) as TargetCheck).ceiling = bare && peer ? peerCeiling(bare.rounds, peer.rounds) : null;
   }
   console.log('\nissue 10 targets (this run):');
   for (const c of checks) {
     const verdict = c.met === null ? 'not measured' : c.met ? 'met' : 'NOT met';
+    const ceiling =
+      c.ceiling == null
+        ? ''
+        : `; a guard costing nothing: ${c.ceiling.toFixed(2)}${c.ceiling < c.limit ? ', below the limit' : ''}`;
     console.log(
-      `  ${c.target}: ${c.value === null ? '—' : c.value.toFixed(2)} (limit ${c.limit}) → ${verdict}`,
+      `  ${c.target}: ${c.value === null ? '—' : c.value.toFixed(2)} (limit ${c.limit}${ceiling}) → ${verdict}`,
     );
   }
   return checks;

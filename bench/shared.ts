@@ -186,10 +186,33 @@ export const SCENARIOS = {
  * Target comparisons of issue 10, all from one run: `faster` req/s ÷ `than` req/s must reach `atLeast`.
  */
 export const PEER_TARGETS = [
-  { faster: 'express-guarded', than: 'express-auth0', atLeast: 1.6 },
-  { faster: 'express-guarded', than: 'express-jwt', atLeast: 4 },
-  { faster: 'koa-guarded', than: 'koa-jwt', atLeast: 8 },
+  { faster: 'express-guarded', than: 'express-auth0', bare: 'express-bare', atLeast: 1.6 },
+  { faster: 'express-guarded', than: 'express-jwt', bare: 'express-bare', atLeast: 4 },
+  { faster: 'koa-guarded', than: 'koa-jwt', bare: 'koa-bare', atLeast: 8 },
 ] as const;
+
+/**
+ * The most a guard could score against a peer in this run: the bare route's req/s ÷ the peer's, round
+ * by round, median over rounds (the same pairing as the target's own value). A guard that cost nothing
+ * would be as fast as the bare route, so a limit above this ceiling cannot be met by any guard on this
+ * machine and framework: the peer is not slow enough for it. `null` when no round measured both.
+ */
+export function peerCeiling(
+  bareRounds: readonly { reqPerSec: number }[],
+  peerRounds: readonly { reqPerSec: number }[],
+): number | null {
+  const ratios: number[] = [];
+  bareRounds.forEach((bare, i) => {
+    const peer = peerRounds[i];
+    if (peer !== undefined && peer.reqPerSec > 0) ratios.push(bare.reqPerSec / peer.reqPerSec);
+  });
+  if (ratios.length === 0) return null;
+  ratios.sort((a, b) => a - b);
+  const mid = ratios.length >> 1;
+  return ratios.length % 2 === 1
+    ? (ratios[mid] as number)
+    : ((ratios[mid - 1] as number) + (ratios[mid] as number)) / 2;
+}
 
 export type ScenarioName = keyof typeof SCENARIOS;
 

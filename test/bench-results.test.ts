@@ -4,9 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { PEER_TARGETS, peerCeiling } from '../bench/shared.js';
 
 interface Scenario {
   name: string;
+  rounds: { reqPerSec: number }[];
   baseline?: string;
   reqPerSec: { mean: number };
   ratio?: number;
@@ -18,6 +20,7 @@ interface Target {
   value: number;
   limit: number;
   met: boolean;
+  ceiling?: number;
 }
 
 const results = JSON.parse(
@@ -56,4 +59,16 @@ describe('bench/README.md Results is latest.json', () => {
     expect(Number(limit)).toBe(target.limit);
     expect(met).toBe(target.met ? 'yes' : '**no**');
   });
+
+  it.each(PEER_TARGETS.map((t) => [`${t.faster} req/s ÷ ${t.than}`, t] as const))(
+    'the ceiling of %s',
+    (name, target) => {
+      const scenario = (n: string) => results.scenarios.find((s) => s.name === n) as Scenario;
+      const ceiling = peerCeiling(scenario(target.bare).rounds, scenario(target.than).rounds) as number;
+      // A run that recorded its ceiling must agree with the rounds it recorded.
+      const recorded = results.targets.find((t) => t.target === name)?.ceiling;
+      if (recorded !== undefined) expect(recorded).toBe(ceiling);
+      expect(row(name)[4]).toBe(ceiling.toFixed(2));
+    },
+  );
 });
