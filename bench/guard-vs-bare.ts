@@ -46,6 +46,8 @@ const ROOT = resolve(BENCH_DIR, '..');
 const SERVER_SCRIPT = join(BENCH_DIR, 'server.ts');
 /** Requests the pre-flight check sends to a guarded server (one allowed, one refused); both are audited. */
 const CHECK_REQUESTS = 2;
+/** Do the guarded servers write outcome records? `BENCH_OUTCOMES=0` leaves them out (`bench/server.ts`). */
+const OUTCOMES = process.env.BENCH_OUTCOMES !== '0';
 
 class BenchAbort extends Error {}
 
@@ -250,12 +252,17 @@ async function checkAudit(
   const expectedMin = CHECK_REQUESTS + completed;
   const expectedMax = CHECK_REQUESTS + Math.max(sent, completed);
   const decisions = allowed + denied;
+  // An outcome per allowed request whose response closed: at least every completed request and the
+  // pre-flight one that was let through, at most every allowed decision (none with BENCH_OUTCOMES=0).
+  const outcomes = types.outcome ?? 0;
+  const outcomesOk = OUTCOMES ? outcomes >= completed + 1 && outcomes <= allowed : outcomes === 0;
   const countOk =
     types.writer_start === 1 &&
     types.writer_stop === 1 &&
     denied === 1 &&
     decisions >= expectedMin &&
-    decisions <= expectedMax;
+    decisions <= expectedMax &&
+    outcomesOk;
   const verified = await verifyAuditLog(file);
   const verify: AuditCheck['verify'] = { valid: verified.valid, records: verified.records };
   if (verified.lastSeq !== undefined) verify.lastSeq = verified.lastSeq;
@@ -366,7 +373,7 @@ async function runScenario(
       .map(([type, count]) => `${count} ${type}`)
       .join(', ');
     console.log(
-      `    audit count: ${decisions} decision records (${audit.allowed} allow, ${audit.denied} deny; also ${others}) ` +
+      `    audit count: ${decisions} decision records (${audit.allowed} allow, ${audit.denied} deny; also ${others}${OUTCOMES ? '' : ', outcomes off'}) ` +
         `for ${audit.expectedMin - CHECK_REQUESTS} completed + ${CHECK_REQUESTS} pre-flight requests, ` +
         `${inFlight} in flight at stop (allowed ${audit.expectedMin}..${audit.expectedMax}) → ${audit.countOk ? 'OK' : 'MISMATCH'}`,
     );

@@ -56,7 +56,12 @@ function buildGuard(scenario: Scenario): PiplGuard<BenchPurpose, never> | undefi
     policy,
     consent: benchConsent(jwk, scenario.guard.verifierCache),
     // Default options otherwise: durable 'sensitive', default queue limits, default token location.
-    audit: { sink: fileAuditSink({ path: auditPath }), subjectKey: AUDIT_KEY },
+    // BENCH_OUTCOMES=0 leaves out the outcome records, to measure what they cost (bench/README).
+    audit: {
+      sink: fileAuditSink({ path: auditPath }),
+      subjectKey: AUDIT_KEY,
+      outcomes: process.env.BENCH_OUTCOMES !== '0',
+    },
   });
 }
 
