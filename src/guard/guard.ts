@@ -1,24 +1,25 @@
 import { uuidv7 } from '../audit/chain.js';
 import type { VerifiedConsent } from '../consent/claims.js';
 import { createTokenExtractor } from '../consent/extract.js';
-import { memoryRevocationStore, withdrawalExpiry } from '../consent/revocation.js';
+import { memoryRevocationStore } from '../consent/revocation.js';
 import { type ConsentVerifier, createConsentVerifier } from '../consent/verify.js';
-import { type Decision, decide, refuse } from '../decide/decide.js';
-import { publishSubject } from '../diagnostics/channels.js';
+import { type Decision, refuse } from '../decide/decide.js';
 import type { DenyReason } from '../errors/codes.js';
-import { isPiplGuardError, PiplConfigError, PiplGuardError } from '../errors/errors.js';
+import { isPiplGuardError, PiplGuardError } from '../errors/errors.js';
 import { compileRequirement, type Requirement } from '../policy/requirement.js';
 import { memorySubjectStore } from '../subject/memory-store.js';
 import { createRightsCheck } from '../subject/rights-check.js';
-import { isWithdrawnBy, type SubjectState } from '../subject/store.js';
 import { createAnswers } from './answers.js';
 import { createAuditTrail } from './audit-trail.js';
 import { isThenable, withinTime } from './deadline.js';
+import { createEvaluator, type Verdict } from './evaluate.js';
 import { checkLoggerOptions, logStartupWarnings, quietly, watchAuditHealth } from './logger.js';
 import { createDecisionObserver } from './observe.js';
+import { checkGuardOptions } from './options.js';
 import { createRefusals } from './refusal.js';
 import { createSubjectWarnings } from './subject-warning.js';
 import type { GuardOutcome, GuardRequest, PiplGuard, PiplGuardOptions } from './types.js';
+import { createWithdraw } from './withdraw.js';
 
 /**
  * `fail_open` never covers sensitive PI or a child's PI: all PI of a subject under 14 is sensitive
@@ -63,31 +64,7 @@ export function createPiplGuard<P extends string, C extends string>(
 
 function buildGuard<P extends string, C extends string>(options: PiplGuardOptions<P, C>): PiplGuard<P, C> {
   const { policy } = options;
-  const needsConsent = [...policy.purposes.values()].some((purpose) => purpose.basis === 'consent');
-  if (needsConsent && !options.consent) {
-    throw new PiplConfigError(
-      'the policy has consent-based purposes, so set `consent` (verifier options or a verifier)',
-    );
-  }
-  if (!options.audit?.sink) throw new PiplConfigError('audit.sink is required: every decision is audited');
-  if (isThenable(options.audit.sink)) {
-    throw new PiplConfigError('audit.sink is a Promise: `await postgresAuditSink(…)` before createPiplGuard');
-  }
-  if (options.audit.subjectKey === undefined) {
-    throw new PiplConfigError(
-      'audit.subjectKey is required (≥ 32 bytes) to pseudonymise subject ids; `false` turns it off',
-    );
-  }
-  const durableTimeoutMs = options.audit.durableTimeoutMs ?? 5000;
-  if (typeof durableTimeoutMs !== 'number' || !Number.isFinite(durableTimeoutMs) || durableTimeoutMs <= 0) {
-    throw new PiplConfigError(
-      'audit.durableTimeoutMs must be a positive number of milliseconds (default 5000)',
-    );
-  }
-  const lookupTimeoutMs = options.lookupTimeoutMs ?? 2000;
-  if (typeof lookupTimeoutMs !== 'number' || !Number.isFinite(lookupTimeoutMs) || lookupTimeoutMs <= 0) {
-    throw new PiplConfigError('lookupTimeoutMs must be a positive number of milliseconds (default 2000)');
-  }
+  const { durableTimeoutMs, lookupTimeoutMs } = checkGuardOptions(options);
   const verifier: ConsentVerifier | undefined =
     options.consent === undefined || 'verify' in options.consent
       ? options.consent
@@ -96,11 +73,6 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
   const refusal = createRefusals(
     options.token?.authorization && options.token.header === false ? 'Bearer' : 'PIPL-Consent',
   );
-  if (options.subjects && options.revocations) {
-    throw new PiplConfigError(
-      'give `subjects` or `revocations`, not both: the subject store also keeps withdrawn consent ids',
-    );
-  }
   // Legacy: a `revocations` store alone keeps its behaviour (one EXISTS per request, no preferences).
   const subjects = options.subjects ?? (options.revocations ? undefined : memorySubjectStore());
   const revocations = options.revocations ?? memoryRevocationStore();
@@ -137,148 +109,16 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     onError,
     unavailable: () => refusal('revocation_unavailable'),
   });
-  const { lookup, isWithdrawn } = answers;
-  const rightsCheck = createRightsCheck(answers.authorizedAgent);
-
-  type Verdict = { decision: Decision; consent: VerifiedConsent | undefined; error?: PiplGuardError };
-  type DecisionContext = {
-    subjectId: string | undefined;
-    subjectDeclared: boolean;
-    withdrawn: boolean;
-    noticeId: string;
-    now: number;
-    actorRole: string | undefined;
-    optedOut?: SubjectState['optedOut'];
-  };
-
-  /**
-   * extract → verify → withdrawal → decide. Token and lookup problems become refusals.
-   *
-   * Answers without a promise in the common case (a token the verifier holds, withdrawal stores that
-   * answer at once, as the in-memory ones do): an `async` function allocates its frame on every call
-   * (about 1 KB here) and every `await` a promise and a microtask, on each request.
-   */
-  function evaluate(requirement: Requirement, request: GuardRequest): Verdict | Promise<Verdict> {
-    // Art. 44-48: a rights request rests on the caller being the subject, never on consent.
-    if (requirement.rightsRequest !== undefined) return rightsCheck(requirement, request);
-    const context: DecisionContext = {
-      subjectId: request.subjectId,
-      subjectDeclared: request.subjectDeclared,
-      withdrawn: false,
-      noticeId: policy.notice.id,
-      // The guard's clock (vitest fake timers move it): transfer mechanisms must be valid now.
-      now: Date.now(),
-      actorRole: request.actor?.type,
-    };
-    // Art. 13: a non-consent basis needs no token; one that is sent anyway is not looked at.
-    if (requirement.purpose.basis !== 'consent') return evaluateWithoutConsent(requirement, request, context);
-    let consent: VerifiedConsent | undefined;
-    try {
-      const token = extractToken(request.header);
-      if (token !== undefined) {
-        if (!verifier) throw refusal('keys_unavailable');
-        consent = verifier.cached?.(token);
-        if (consent === undefined) return decideLater(requirement, context, token);
-        const pending = applyWithdrawals(context, consent, requirement.purpose.key);
-        if (pending) return decideLater(requirement, context, token, consent, pending);
-      }
-    } catch (error) {
-      return refusedVerdict(requirement, error, consent);
-    }
-    return { decision: decide(requirement, consent, context), consent };
-  }
-
-  /**
-   * The promise path: verifies the token when the verifier did not hold it, then waits for the
-   * withdrawal stores (`pending`, when a store already answered with a promise).
-   */
-  async function decideLater(
-    requirement: Requirement,
-    context: DecisionContext,
-    token: string,
-    held?: VerifiedConsent,
-    pending?: Promise<void>,
-  ): Promise<Verdict> {
-    let consent = held;
-    try {
-      if (consent === undefined) {
-        consent = await (verifier as ConsentVerifier).verify(token);
-        pending = applyWithdrawals(context, consent, requirement.purpose.key);
-      }
-      await pending;
-    } catch (error) {
-      return refusedVerdict(requirement, error, consent);
-    }
-    return { decision: decide(requirement, consent, context), consent };
-  }
-
-  /**
-   * Sets `withdrawn` (and the opt-outs) from the stores. Returns a promise only when a store answers
-   * with one; throws, or rejects, with `revocation_unavailable` when a store fails.
-   */
-  function applyWithdrawals(
-    context: DecisionContext,
-    consent: VerifiedConsent,
-    purpose: string,
-  ): Promise<void> | undefined {
-    if (subjects) {
-      // One lookup answers everything: this consent, the subject's purpose and global withdrawals, opt-outs.
-      const state = lookup(consent.subject, consent.id, purpose);
-      if (state instanceof Promise) return state.then((answer) => applyState(context, consent, answer));
-      applyState(context, consent, state);
-      return undefined;
-    }
-    const withdrawn = isWithdrawn(consent.id);
-    if (typeof withdrawn === 'boolean') {
-      context.withdrawn = withdrawn;
-      return undefined;
-    }
-    return withdrawn.then((answer) => {
-      context.withdrawn = answer;
-    });
-  }
-
-  function applyState(context: DecisionContext, consent: VerifiedConsent, state: SubjectState): void {
-    context.withdrawn = isWithdrawnBy(state, consent.issuedAt);
-    context.optedOut = state.optedOut;
-  }
-
-  /** A token, lookup or key problem as the refusal it stands for; anything else is not ours to answer. */
-  function refusedVerdict(
-    requirement: Requirement,
-    error: unknown,
-    consent: VerifiedConsent | undefined,
-  ): Verdict {
-    if (!isPiplGuardError(error)) throw error;
-    const known = refusal(error.code, error.message);
-    return { decision: refuse(requirement, known.code, consent), consent: undefined, error: known };
-  }
-
-  async function evaluateWithoutConsent(
-    requirement: Requirement,
-    request: GuardRequest,
-    context: DecisionContext,
-  ): Promise<Verdict> {
-    const { purpose } = requirement;
-    // Art. 24(2): opt-outs apply on every basis. Only looked up when one could change the decision.
-    if (subjects && request.subjectId !== undefined && (purpose.personalization || purpose.marketing)) {
-      try {
-        context.optedOut = (await lookup(request.subjectId, undefined, purpose.key)).optedOut;
-      } catch (error) {
-        return refusedVerdict(requirement, error, undefined);
-      }
-    }
-    const refusals = options.publicInfoRefusals;
-    // Art. 27: processing disclosed information stops where the subject explicitly refused it.
-    if (purpose.basis === 'public_info' && refusals && request.subjectId !== undefined) {
-      const refused = await answers.publicInfoRefused(refusals, request.subjectId, purpose.key);
-      return {
-        decision: decide(requirement, undefined, { ...context, publicInfoRefused: refused }),
-        consent: undefined,
-      };
-    }
-    return { decision: decide(requirement, undefined, context), consent: undefined };
-  }
+  const evaluate = createEvaluator({
+    noticeId: policy.notice.id,
+    verifier,
+    extractToken,
+    refusal,
+    subjects,
+    answers,
+    rightsCheck: createRightsCheck(answers.authorizedAgent),
+    publicInfoRefusals: options.publicInfoRefusals,
+  });
 
   /** A refusal, tied to its request so the problem body and the audit record carry the same id. */
   function refused(requestId: string, decision: Decision, error?: PiplGuardError): GuardOutcome {
@@ -415,47 +255,7 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
     },
     check: observedCheck,
     recordOutcome: trail.outcome,
-    async withdraw(consentId, until, by = {}) {
-      if (until !== undefined) {
-        withdrawalExpiry(until); // refuses an `until` in the past, whatever the store
-        // Art. 15: kept at least as long as any token carrying the id can still verify.
-        const lifetime = verifier?.maxTokenLifetimeSec;
-        if (lifetime !== undefined) until = Math.max(until, Math.ceil(Date.now() / 1000) + lifetime);
-      }
-      // Recorded like a withdrawal through the subject's endpoint, without the HTTP status none answered.
-      const attempt = {
-        type: 'consent_withdrawal',
-        requestId: uuidv7(Date.now()),
-        actor: by.actor ?? null,
-        subject: by.subject ?? null,
-        scope: 'consent',
-        consentId,
-        via: 'api',
-      } as const;
-      try {
-        if (subjects) {
-          const subject = by.subject;
-          await subjects.withdrawConsent({ consentId, at: Math.floor(Date.now() / 1000), until, subject });
-        } else await revocations.revoke(consentId, until);
-      } catch (error) {
-        // The caller learns of the store's failure from its error; the log, that it was tried.
-        await trail
-          .subjectEvent({ ...attempt, result: 'failed', reason: 'revocation_unavailable' })
-          .catch(() => {});
-        throw error;
-      }
-      publishSubject({ action: 'withdraw', consentId, until });
-      // The withdrawal applies whatever the log says: protecting the subject comes first.
-      try {
-        await trail.subjectEvent({ ...attempt, result: 'done' });
-      } catch (error) {
-        onError(error);
-        throw new PiplGuardError(
-          'audit_unavailable',
-          'The withdrawal applies; its audit record could not be written',
-        );
-      }
-    },
+    withdraw: createWithdraw({ verifier, subjects, revocations, trail, onError }),
     subjects,
     recordSubjectEvent: trail.subjectEvent,
     auditAvailable: () => trail.acceptsRecords(),
@@ -470,7 +270,9 @@ function buildGuard<P extends string, C extends string>(options: PiplGuardOption
         // The look-up a request makes, so an answer a request could not read fails here too; it has
         // told onError why.
         try {
-          await (subjects ? lookup(READY_PROBE, READY_PROBE, READY_PROBE) : isWithdrawn(READY_PROBE));
+          await (subjects
+            ? answers.lookup(READY_PROBE, READY_PROBE, READY_PROBE)
+            : answers.isWithdrawn(READY_PROBE));
         } catch {
           throw notReady();
         }
