@@ -1,84 +1,12 @@
 import type { JSONWebKeySet } from 'jose';
 import { type ScannedRecord, scanCanonical } from './canonical-scan.js';
 import { checkLine, genesisHash, type HashAlg, scannedHashOk } from './chain.js';
-import { type CheckpointPayload, checkpointDigest, verifyCheckpoint } from './checkpoint.js';
 import { type AuditLine, lineProblem, readAuditLineBatches, readCheckpointLines } from './reader.js';
 import { segmentFirstSeq } from './segments.js';
+import { readCheckpointExpectations } from './trail-checkpoints.js';
+import { type AuditTrailReport, emptyTrailReport, type TrailProblem } from './trail-report.js';
 
-export type TrailProblemKind =
-  | 'record_malformed'
-  | 'record_modified'
-  | 'records_missing'
-  | 'record_reordered'
-  | 'record_duplicated'
-  | 'record_forged'
-  | 'link_broken'
-  | 'chain_mismatch'
-  | 'torn_line'
-  | 'checkpoint_signature'
-  | 'checkpoint_unknown_key'
-  | 'checkpoint_malformed'
-  | 'checkpoint_missing'
-  | 'checkpoint_mismatch'
-  | 'log_truncated'
-  | 'trusted_checkpoint';
-
-export interface TrailProblem {
-  kind: TrailProblemKind;
-  message: string;
-  file?: string;
-  line?: number;
-  /** The record's seq, or the first seq of a missing range. */
-  seq?: number;
-  /** Last seq of a missing range. */
-  seqTo?: number;
-  /** For records: the seq the chain called for at this line, and the seq found there. */
-  expectedSeq?: number;
-  foundSeq?: number;
-  /** For `record_modified`: its bytes are not canonical, or its hash does not match its content. */
-  cause?: 'not_canonical' | 'hash_mismatch';
-}
-
-export interface AuditTrailReport {
-  valid: boolean;
-  chain: string | undefined;
-  records: { total: number; invalid: number };
-  firstSeq: number | undefined;
-  lastSeq: number | undefined;
-  lastHash: string | undefined;
-  firstTime: string | undefined;
-  lastTime: string | undefined;
-  checkpoints: {
-    total: number;
-    valid: number;
-    invalid: number;
-    kids: string[];
-    lastCoveredSeq: number | undefined;
-  };
-  /** Records after the newest valid checkpoint: not yet signed. */
-  unsignedTail: number;
-  /**
-   * Could deleting the newest records be seen? Only against a trusted checkpoint kept outside the
-   * writer's reach: a log cut back together with its checkpoint file verifies otherwise.
-   */
-  truncation: { detectable: boolean; note: string };
-  /** Hash of the chain's newest records: `sha256`, or `sm3` when its writer_start says so. */
-  hashAlg?: HashAlg;
-  /** Things an auditor should know that are not integrity failures: unclean restarts, dropped markers. */
-  notices: string[];
-  problems: TrailProblem[];
-}
-
-interface Expectation {
-  hash: string;
-  label: string;
-  /** Signed at a rotation: a segment boundary, the only place retention may start the log. */
-  rotation: boolean;
-  lastTime: string | null;
-}
-
-const UNANCHORED =
-  'deletion of the newest records cannot be detected without a trusted checkpoint (--trusted-checkpoint): a log cut back together with its checkpoints to an older checkpoint verifies';
+export type { AuditTrailReport, TrailProblem, TrailProblemKind } from './trail-report.js';
 
 export interface VerifyTrailOptions {
   /** Public keys (JWKS) checkpoints must be signed with. Without keys, checkpoints are not trusted. */
@@ -112,21 +40,7 @@ export async function verifyAuditTrail(
   source: string | AsyncIterable<AuditLine>,
   options: VerifyTrailOptions = {},
 ): Promise<AuditTrailReport> {
-  const report: AuditTrailReport = {
-    valid: true,
-    chain: undefined,
-    records: { total: 0, invalid: 0 },
-    firstSeq: undefined,
-    lastSeq: undefined,
-    lastHash: undefined,
-    firstTime: undefined,
-    lastTime: undefined,
-    checkpoints: { total: 0, valid: 0, invalid: 0, kids: [], lastCoveredSeq: undefined },
-    unsignedTail: 0,
-    truncation: { detectable: false, note: UNANCHORED },
-    notices: [],
-    problems: [],
-  };
+  const report = emptyTrailReport();
   const maxProblems = options.maxProblems ?? 1000;
   const problem = (p: TrailProblem) => {
     report.valid = false;
@@ -136,96 +50,12 @@ export async function verifyAuditTrail(
   // Checkpoints first: which seqs must carry which hash.
   const jwsList =
     options.checkpoints ?? (typeof source === 'string' ? await readCheckpointLines(source) : []);
-  const expectations = new Map<number, Expectation[]>();
-  const expect = (seq: number, hash: string, label: string, payload?: CheckpointPayload) => {
-    const list = expectations.get(seq) ?? [];
-    list.push({
-      hash,
-      label,
-      rotation: payload?.trigger === 'rotation',
-      lastTime: payload?.lastTime ?? null,
-    });
-    expectations.set(seq, list);
-  };
-  /** Ranges a signed fork marker says someone other than the writer stored. */
-  const forged: { fromSeq: number; toSeq: number; label: string; reported?: boolean }[] = [];
-  let previous: { digest: string; payload: CheckpointPayload } | undefined;
-  let newestCovered = -1;
-  for (const [index, jws] of jwsList.entries()) {
-    report.checkpoints.total++;
-    const label = `checkpoint #${index + 1}`;
-    if (!options.keys) {
-      // Unchecked without keys, but a line that is not even a compact JWS is damage, not a checkpoint.
-      if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(jws)) {
-        report.checkpoints.invalid++;
-        problem({ kind: 'checkpoint_malformed', message: `${label} INVALID: not a compact JWS` });
-      }
-      continue;
-    }
-    const check = await verifyCheckpoint(jws, options.keys);
-    if (!check.ok) {
-      report.checkpoints.invalid++;
-      const kind =
-        check.reason === 'unknown_key'
-          ? 'checkpoint_unknown_key'
-          : check.reason === 'signature'
-            ? 'checkpoint_signature'
-            : 'checkpoint_malformed';
-      problem({ kind, message: `${label} (kid ${check.kid ?? '?'}) INVALID: ${check.message}` });
-      previous = undefined;
-      continue;
-    }
-    const { payload } = check;
-    if (!report.checkpoints.kids.includes(check.kid)) report.checkpoints.kids.push(check.kid);
-    let ok = true;
-    if (previous && payload.prevCheckpoint !== previous.digest) {
-      ok = false;
-      problem({
-        kind: 'checkpoint_missing',
-        message: `${label} does not follow the checkpoint before it: a checkpoint was removed or replaced`,
-      });
-    }
-    if (previous && payload.lastSeq < previous.payload.lastSeq) {
-      ok = false;
-      problem({
-        kind: 'checkpoint_mismatch',
-        message: `${label} covers fewer records than the one before it (fork)`,
-      });
-    }
-    if (ok) report.checkpoints.valid++;
-    else report.checkpoints.invalid++;
-    if (payload.lastSeq >= 0) expect(payload.lastSeq, payload.lastHash, label, payload);
-    if (payload.fork) {
-      // The writer's signed word that these rows are not its own: they are pinned, and flagged.
-      forged.push({ ...payload.fork, label });
-      expect(payload.fork.toSeq, payload.fork.toHash, `${label} (fork marker)`);
-      newestCovered = Math.max(newestCovered, payload.fork.toSeq);
-    }
-    newestCovered = Math.max(newestCovered, payload.lastSeq);
-    previous = { digest: checkpointDigest(jws), payload };
-  }
-  if (jwsList.length > 0 && !options.keys)
-    report.notices.push(`${jwsList.length} checkpoints present but not checked: no keys given`);
-  let trustedSeq: number | undefined;
-  if (options.trustedCheckpoint) {
-    const check = options.keys ? await verifyCheckpoint(options.trustedCheckpoint, options.keys) : undefined;
-    if (!check?.ok) {
-      problem({
-        kind: 'trusted_checkpoint',
-        message: `trusted checkpoint INVALID: ${check ? check.message : 'no keys given to check it'}`,
-      });
-    } else {
-      trustedSeq = check.payload.lastSeq;
-      report.truncation = {
-        detectable: true,
-        note: `newest records checked against the trusted checkpoint (seq ${trustedSeq}); records after it are not covered by it`,
-      };
-      if (trustedSeq >= 0) {
-        expect(trustedSeq, check.payload.lastHash, 'trusted checkpoint', check.payload);
-        newestCovered = Math.max(newestCovered, trustedSeq);
-      }
-    }
-  }
+  const { expectations, forged, newestCovered, trustedSeq } = await readCheckpointExpectations(
+    jwsList,
+    options,
+    report,
+    problem,
+  );
 
   let expectedSeq = 0;
   let prev: string | undefined;
