@@ -61,6 +61,7 @@ describe('export names of every entry point', () => {
         "CHECKPOINT_TYPE",
         "CSV_COLUMNS",
         "auditStats",
+        "chainedAuditSink",
         "checkpointDigest",
         "checkpointFiles",
         "createBatchWriter",

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { chainedAuditSink } from '../src/audit/chained-sink.js';
+import { type AuditTrailReport, verifyAuditTrail } from '../src/audit/verify-trail.js';
 import {
   type AuditSink,
+  createPiplGuard,
+  definePolicy,
   isPiplGuardError,
   type MemoryAuditSink,
   memoryAuditSink,
@@ -10,6 +15,19 @@ import {
 import { guardOptions, makeKeys, tokenFor } from './support/fixture.js';
 
 // Claims of README.md checked against the package itself.
+/** A policy needing no consent token, for snippets that only write the log. */
+const sinkPolicy = definePolicy({
+  notice: { id: 'readme', version: 1 },
+  purposes: {
+    'order.fulfilment': {
+      basis: 'contract',
+      categories: ['contact'],
+      operations: ['use'],
+      necessaryForService: true,
+    },
+  },
+});
+
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 /** The lines of the README section under `heading`, up to the next `## ` heading. */
@@ -71,6 +89,32 @@ describe('README: the framework-free check API', () => {
 
     const refused = await run(guard, { consentToken, userId: 'u43' }).catch((error: unknown) => error);
     expect(isPiplGuardError(refused) && refused.code).toBe('subject_mismatch');
+  });
+});
+
+describe('README: a sink of your own', () => {
+  const snippet = /```ts\n(const lines: string\[\] = \[\];[\s\S]*?)```/.exec(readme)?.[1];
+  const AsyncFunction = (async () => {}).constructor as new (
+    ...args: string[]
+  ) => (...values: unknown[]) => Promise<{ lines: string[]; report: AuditTrailReport }>;
+
+  it('runs as written: the store holds a chain that verifies', async () => {
+    expect(snippet).toBeDefined();
+    // Types stripped by the TypeScript compiler, nothing else changed.
+    const js = ts.transpileModule(snippet as string, {
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+    }).outputText;
+    const run = new AsyncFunction(
+      'chainedAuditSink',
+      'createPiplGuard',
+      'policy',
+      'verifyAuditTrail',
+      `${js}\nreturn { lines, report };`,
+    );
+    const { lines, report } = await run(chainedAuditSink, createPiplGuard, sinkPolicy, verifyAuditTrail);
+    expect(report).toMatchObject({ valid: true, chain: 'orders-api-1', firstSeq: 0 });
+    expect(lines.map((line) => JSON.parse(line).type)).toEqual(['writer_start', 'policy', 'writer_stop']);
+    expect(lines.every((line) => line.endsWith('\n'))).toBe(true);
   });
 });
 

@@ -2,7 +2,8 @@
  * `pipl-guard/audit`: tools for reading the audit log after the fact — verify the hash chain and
  * signed checkpoints, query, export (OCSF, CSV), stats, and the readers under them. The sinks that
  * write the log are in the root (`fileAuditSink`, `memoryAuditSink`) and `pipl-guard/postgres`;
- * `createBatchWriter` is the write queue they share, for writing a sink of your own.
+ * `chainedAuditSink` builds a sink on a store of your own (you write its I/O); `createBatchWriter` is
+ * the write queue every sink shares.
  */
 export {
   type BatchWriter,
@@ -10,6 +11,7 @@ export {
   type BatchWriterOptions,
   createBatchWriter,
 } from './batch-writer.js';
+export { type AuditStore, type ChainedAuditSinkOptions, chainedAuditSink } from './chained-sink.js';
 export {
   CHECKPOINT_TYPE,
   type CheckpointCheck,

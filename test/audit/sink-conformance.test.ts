@@ -1,13 +1,16 @@
 /**
- * One conformance suite for every audit sink (memory, file, PostgreSQL), which all share the batch
- * writer (src/audit/batch-writer.ts): close, durable appends, a full queue, a failing store and its
- * retry, and a crash. Failures are real:
+ * One conformance suite for every audit sink (memory, file, PostgreSQL, and `chainedAuditSink` on
+ * the object-store example of examples/custom-sink.ts), which all share the batch writer
+ * (src/audit/batch-writer.ts): close, durable appends, a full queue, a failing store and its retry,
+ * and a crash. Failures are real:
  *
  * - file: RLIMIT_FSIZE of this test process lowered with `prlimit` to the log's current size, so the
  *   next write() fails with EFBIG (Node ignores SIGXFSZ); raising it again is "space freed".
  * - PostgreSQL: the test's own uniquely named table is renamed away (INSERT fails: 42P01) and back.
  *   The shared server is never touched otherwise. Retries run on real timers (retryMs 25): the pg
  *   client's own timers must run, so setTimeout cannot be faked here.
+ * - custom store: its directory is moved away and a plain file put in its place (ENOTDIR), then
+ *   moved back.
  * - memory: no I/O that can fail, no queue, nothing survives a crash: those cases are skipped for it
  *   (said on each line).
  */
@@ -19,6 +22,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { directoryLines, directoryStore } from '../../examples/custom-sink.js';
+import { chainedAuditSink } from '../../src/audit/chained-sink.js';
 import { fileAuditSink } from '../../src/audit/file-sink.js';
 import { memoryAuditSink } from '../../src/audit/memory-sink.js';
 import type { AuditEvent, AuditRecord } from '../../src/audit/record.js';
@@ -117,6 +122,30 @@ const postgresHarness: Harness = {
   crashChild: (chain) => ['postgres', TABLE, chain],
 };
 
+const customHarness: Harness = {
+  name: 'custom store',
+  open: ({ chain, maxQueueRecords }) =>
+    chainedAuditSink(directoryStore(join(dir, chain)), {
+      chain,
+      retryMs: RETRY_MS,
+      ...(maxQueueRecords ? { maxQueueRecords } : {}),
+    }),
+  async stored(chain) {
+    const records: AuditRecord[] = [];
+    for await (const line of directoryLines(join(dir, chain))) records.push(JSON.parse(line.text));
+    return { records, valid: (await verifyAuditTrail(directoryLines(join(dir, chain)))).valid };
+  },
+  async breakIo(chain) {
+    fs.renameSync(join(dir, chain), join(dir, `${chain}.off`));
+    fs.writeFileSync(join(dir, chain), 'not a directory');
+  },
+  async repairIo(chain) {
+    fs.rmSync(join(dir, chain));
+    fs.renameSync(join(dir, `${chain}.off`), join(dir, chain));
+  },
+  crashChild: (chain) => ['custom', join(dir, chain), chain],
+};
+
 const memorySinks = new Map<string, ReturnType<typeof memoryAuditSink>>();
 const memoryHarness: Harness = {
   name: 'memory',
@@ -163,7 +192,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const harnesses = [memoryHarness, fileHarness, ...(pgAvailable ? [postgresHarness] : [])];
+const harnesses = [memoryHarness, fileHarness, customHarness, ...(pgAvailable ? [postgresHarness] : [])];
 
 describe.each(harnesses)('$name sink', (h) => {
   const chain = (what: string) => `${h.name}-${what}-${run}`;

@@ -5,7 +5,10 @@
  *
  *   node --import tsx test/support/sink-crash-child.ts file <path> <chain>
  *   node --import tsx test/support/sink-crash-child.ts postgres <table> <chain>   (DATABASE_URL)
+ *   node --import tsx test/support/sink-crash-child.ts custom <directory> <chain>   (examples/custom-sink.ts)
  */
+import { directoryStore } from '../../examples/custom-sink.js';
+import { chainedAuditSink } from '../../src/audit/chained-sink.js';
 import { fileAuditSink } from '../../src/audit/file-sink.js';
 import type { AuditEvent } from '../../src/audit/record.js';
 import type { AuditSink } from '../../src/audit/sink.js';
@@ -15,7 +18,13 @@ const [kind, target, chain] = process.argv.slice(2) as [string, string, string];
 const sink: AuditSink =
   kind === 'file'
     ? fileAuditSink({ path: target, chain })
-    : await postgresAuditSink({ connectionString: process.env.DATABASE_URL as string, table: target, chain });
+    : kind === 'custom'
+      ? await chainedAuditSink(directoryStore(target), { chain })
+      : await postgresAuditSink({
+          connectionString: process.env.DATABASE_URL as string,
+          table: target,
+          chain,
+        });
 
 const outcome = (id: string): AuditEvent => ({
   type: 'outcome',
