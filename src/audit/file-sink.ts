@@ -3,73 +3,18 @@ import { dirname } from 'node:path';
 import { publishAuditHealth } from '../diagnostics/channels.js';
 import { PiplConfigError } from '../errors/errors.js';
 import { createBatchWriter } from './batch-writer.js';
-import { ChainHead, type HashAlg } from './chain.js';
+import { ChainHead } from './chain.js';
 import { defaultChainName } from './chain-name.js';
-import {
-  type CheckpointPayload,
-  type CheckpointSigner,
-  checkpointDigest,
-  signCheckpoint,
-} from './checkpoint.js';
-import {
-  type CheckpointShippingOptions,
-  checkpointShipper,
-  type ShippedCheckpoint,
-} from './checkpoint-shipper.js';
+import { type CheckpointPayload, checkpointDigest, signCheckpoint } from './checkpoint.js';
+import { checkpointShipper } from './checkpoint-shipper.js';
+import { encodeLines, fdatasync, hashOf, MAX_SCRATCH_BYTES, timeOf, write } from './file-io.js';
 import { recover } from './file-recovery.js';
+import type { FileAuditSinkOptions } from './file-sink-options.js';
 import { finishInterruptedRotation, moveToSegment, readTail, segmentsOf } from './segments.js';
-import { type AuditSink, defaultEnforcer, type Enforcer } from './sink.js';
+import { type AuditSink, defaultEnforcer } from './sink.js';
 import { acquireWriterLock } from './writer-lock.js';
 
-export interface FileAuditSinkOptions {
-  /** Active JSON-lines file; created (with its directory) when missing. Rotated segments sit beside it. */
-  path: string;
-  /**
-   * Chain name recorded in every record. One writer per chain. Default: the chain the log already
-   * has, else `<hostname>-<random hex>` (distinct per instance); name it yourself for stable names.
-   */
-  chain?: string;
-  /**
-   * Hash of the chain from this writer on: `sha256` (default) or `sm3` (GB/T 32905, for GB/T 39786
-   * deployments), recorded in its `writer_start` record.
-   */
-  hash?: HashAlg;
-  /** Refuse new records (fail closed, 503) when this many are waiting to be written (default 10000). */
-  maxQueueRecords?: number;
-  /** ... or when this many bytes are waiting (default 16 MiB). */
-  maxQueueBytes?: number;
-  /** Signed checkpoints, written to `<path>.checkpoints` and handed to `onCheckpoint`. */
-  checkpoint?: CheckpointSigner & {
-    /** Issue one after this many new records (default 1000). */
-    everyRecords?: number;
-    /** ... and at least this often, even with no new records (default 60000 ms). */
-    everyMs?: number;
-    /**
-     * Ship each checkpoint somewhere the writer cannot rewrite (SIEM, WORM bucket, a second team).
-     * Without an outside copy, whoever holds the signing key could rewrite history and re-sign it,
-     * and deleting the newest records would go unseen.
-     *
-     * Called off the write path, in order, one at a time: a receiver that fails or hangs never
-     * blocks or fails guarded routes. Each call is bounded by `shipping.timeoutMs` and retried;
-     * every failure goes to `onError`.
-     */
-    onCheckpoint?: (checkpoint: ShippedCheckpoint) => void | Promise<void>;
-    /** Timeout, attempts and backoff of `onCheckpoint` (defaults: 10 s, 5 attempts, 1 s doubling). */
-    shipping?: CheckpointShippingOptions;
-  };
-  /** Called with each problem the sink cannot report through a request: failed writes, checkpoint shipping. */
-  onError?: (error: Error) => void;
-  /** Rotate the active file into a segment when it passes this size or age. */
-  rotate?: { maxBytes?: number; maxAgeMs?: number };
-  /**
-   * Delete segments older than this many days (default 1096: PIPL Art. 54–56 records kept ≥ 3 years).
-   * A segment not covered by a signed checkpoint is never deleted.
-   */
-  retentionDays?: number;
-  /** After a write failure, retry this often (default 1000 ms). While failing, the sink refuses records. */
-  retryMs?: number;
-  enforcer?: Partial<Enforcer>;
-}
+export type { FileAuditSinkOptions } from './file-sink-options.js';
 
 /**
  * The default audit sink: appends hash-chained canonical JSON lines to a file.
@@ -377,56 +322,4 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
 const exitFlushers = new Set<() => void>();
 function flushAllOnExit(): void {
   for (const flush of exitFlushers) flush();
-}
-
-/** A batch buffer kept for the next batch only up to this size: a burst's huge batch is let go. */
-const MAX_SCRATCH_BYTES = 1024 * 1024;
-
-/**
- * Writes `lines` into `into` as UTF-8, or into a bigger buffer when they do not fit, and returns that
- * buffer and how much of it holds the batch. Measured on this project's VMs: `lines.join('')` plus
- * `Buffer.from` costs 3-5 µs per 750-byte record (a fresh large string and buffer per batch),
- * writing each line into a reused buffer 0.2 µs.
- */
-function encodeLines(lines: readonly string[], into: Buffer): { buffer: Buffer; length: number } {
-  let buffer = into;
-  let length = 0;
-  for (const line of lines) {
-    // A UTF-16 code unit never takes more than 3 bytes in UTF-8.
-    if (length + line.length * 3 > buffer.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(buffer.length * 2, length + line.length * 3));
-      buffer.copy(grown, 0, 0, length);
-      buffer = grown;
-    }
-    length += buffer.write(line, length, 'utf8');
-  }
-  return { buffer, length };
-}
-
-/**
- * The top-level `hash` and `time` of a canonical line. Members are in key order and strings escape
- * their quotes, so the first `"hash":"` is the top-level one (only the enforcer, actor and consent
- * objects come before it, and none has a `hash` key), and the last `"time":"` is (only `type` and `v`
- * follow it).
- */
-function hashOf(line: string): string {
-  const at = line.indexOf('"hash":"') + 8;
-  return line.slice(at, at + 64);
-}
-
-function timeOf(line: string): string {
-  const at = line.lastIndexOf('"time":"') + 8;
-  return line.slice(at, line.indexOf('"', at));
-}
-
-function write(fd: number, buffer: Buffer, offset: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fs.write(fd, buffer, offset, buffer.length - offset, null, (error, written) =>
-      error ? reject(error) : resolve(written),
-    ),
-  );
-}
-
-function fdatasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
 }

@@ -2,72 +2,15 @@ import type { Pool } from 'pg';
 import { createBatchWriter } from '../audit/batch-writer.js';
 import { ChainHead } from '../audit/chain.js';
 import type { CheckpointPayload } from '../audit/checkpoint.js';
-import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { type AuditSink, defaultEnforcer, type Enforcer } from '../audit/sink.js';
 import { publishAuditHealth } from '../diagnostics/channels.js';
 import { PiplConfigError } from '../errors/errors.js';
-import { withinTime } from '../guard/deadline.js';
-import { foreignRows, type PgCheckpointOptions, pgCheckpointer } from './checkpoints.js';
+import { foreignRows, pgCheckpointer } from './checkpoints.js';
 import { auditIdentifier, DEFAULT_AUDIT_TABLE, migrateAuditTable } from './migration.js';
+import { ChainConflictError, type Entry, type Row, rowOf, withTimeout } from './rows.js';
+import type { PostgresAuditSinkOptions } from './sink-options.js';
 
-export interface PostgresAuditSinkOptions {
-  /** The pool to write through. The sink never ends a pool it was given. Give it an `'error'` listener. */
-  pool?: Pool;
-  /** ... or a connection string: the sink creates its own pool and ends it on `close()`. */
-  connectionString?: string;
-  /**
-   * This instance's chain name, e.g. `api-1` or the pod name. Required, and it must be unique per
-   * running writer: a chain is gap-free (seq 0, 1, 2, ...) and each record links to the hash of the
-   * one before, so only one process can extend it. Several API instances share the table, each
-   * with its own chain; a restarted instance continues its chain where it left off. Two live
-   * writers on one chain collide on `PRIMARY KEY (chain, seq)`: the loser stops accepting records.
-   */
-  chain: string;
-  /** Table created by `migrateAuditTable` / `AUDIT_TABLE_SQL` (default `pipl_audit_log`). */
-  table?: string;
-  /** Run `migrateAuditTable` before starting (default false: migrate from a deploy step). */
-  migrate?: boolean;
-  /** Refuse new records (fail closed, 503) when this many are waiting to be written (default 10000). */
-  maxQueueRecords?: number;
-  /** Records per multi-row INSERT (default 1000). */
-  maxBatchRecords?: number;
-  /** After a failed INSERT, retry this often (default 1000 ms). While failing, the sink refuses records. */
-  retryMs?: number;
-  /**
-   * An INSERT that has not completed after this long counts as failed (default 10000 ms), so a
-   * database that stops answering makes the sink refuse records instead of hanging requests.
-   */
-  writeTimeoutMs?: number;
-  enforcer?: Partial<Enforcer>;
-  /** Called with each database error (failed writes, conflicts, fork markers, shipping), e.g. to log or alert. */
-  onError?: (error: Error) => void;
-  /**
-   * Signed checkpoints in `<table>_cp` (see `CHECKPOINT_ROLE_SQL`), the same JWS as the file sink
-   * writes. With them, a chain conflict (rows someone else appended to this chain) is survived:
-   * the sink signs a fork marker naming the foreign rows, calls `onError`, re-seals its pending
-   * records after them and carries on; verification flags the foreign rows as forged. Without
-   * them a conflict stops the sink (503) until restart.
-   */
-  checkpoint?: PgCheckpointOptions;
-}
-
-interface Row {
-  seq: number;
-  time: string;
-  type: string;
-  purpose: string | null;
-  decision: string | null;
-  reason: string | null;
-  subject: string | null;
-  hash: string;
-  line: string;
-}
-
-interface Entry {
-  row: Row;
-  /** Kept so the record can be sealed again after a fork (same event, same time). */
-  event: AuditEvent;
-}
+export type { PostgresAuditSinkOptions } from './sink-options.js';
 
 /**
  * An audit sink that writes hash-chained records to PostgreSQL, so several API instances can share
@@ -391,38 +334,4 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
       return closing;
     },
   };
-}
-
-/** Another writer has extended this chain: the stored rows at our seqs carry other hashes. */
-class ChainConflictError extends Error {
-  readonly code = 'chain_conflict';
-  constructor(chain: string, table: string, foreign?: { fromSeq: number; toSeq: number }) {
-    super(
-      foreign
-        ? `Audit chain "${chain}" in table ${table}: seq ${foreign.fromSeq}..${foreign.toSeq} were not written by this writer (forged, or another writer uses the same chain name); signed fork marker recorded, writing continues after them`
-        : `Audit chain "${chain}" in table ${table} holds records this writer did not write: another writer uses the same chain name`,
-    );
-    this.name = 'ChainConflictError';
-  }
-}
-
-function rowOf(record: AuditRecord, line: string): Row {
-  const decision = record.type === 'decision' ? record : undefined;
-  return {
-    seq: record.seq,
-    time: record.time,
-    type: record.type,
-    purpose: record.type === 'decision' || record.type === 'outcome' ? record.purpose : null,
-    decision: decision?.decision ?? null,
-    reason: decision?.reason ?? null,
-    subject: decision?.subject ?? null,
-    hash: record.hash,
-    // Stored without the newline; the verifier compares the text byte for byte.
-    line: line.endsWith('\n') ? line.slice(0, -1) : line,
-  };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  if (!(ms > 0) || !Number.isFinite(ms)) return promise;
-  return withinTime(promise, ms, what);
 }
