@@ -2,6 +2,7 @@
 // the bucket (S3, Alibaba Cloud OSS…): every batch of records is one immutable object, put atomically.
 // Run it: `npm run example:custom-sink`. The sink conformance suite (test/audit/sink-conformance.test.ts)
 // runs this store through the same failure, full-queue and crash cases as the built-in sinks.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { open, readdir, readFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -59,7 +60,31 @@ export function directoryStore(dir: string): AuditStore {
       }
       next = (next as number) + 1;
     },
+    // Signed checkpoints (the `checkpoint` option): one JWS per line in an object of their own.
+    async writeCheckpoint(jws) {
+      const file = await open(join(dir, CHECKPOINTS), 'a');
+      try {
+        await file.appendFile(`${jws}\n`);
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+    },
+    async lastCheckpoint() {
+      return (await directoryCheckpoints(dir)).at(-1);
+    },
   };
+}
+
+const CHECKPOINTS = 'checkpoints.jws';
+
+/** The stored checkpoints, oldest first: `verifyAuditTrail(…, { keys, checkpoints })` checks them. */
+export async function directoryCheckpoints(dir: string): Promise<string[]> {
+  const text = await readFile(join(dir, CHECKPOINTS), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '';
+    throw error;
+  });
+  return text.split('\n').filter((line) => line !== '');
 }
 
 /** The stored records in chain order, as the verifier reads them (`verifyAuditTrail` takes any such source). */
@@ -77,9 +102,12 @@ export async function* directoryLines(dir: string): AsyncGenerator<AuditLine> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pipl-custom-sink-'));
+  // The checkpoint signing key: in production a key the API holds and the auditor has the public half of.
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const signer = { key: privateKey, kid: 'audit-2026', everyRecords: 4 };
   for (const run of [1, 2]) {
     // Each run continues the chain the store holds: a writer_start, then its records.
-    const sink = await chainedAuditSink(directoryStore(dir), { chain: 'shop-api-1' });
+    const sink = await chainedAuditSink(directoryStore(dir), { chain: 'shop-api-1', checkpoint: signer });
     const pipl = createPiplGuard({ policy, audit: { sink, subjectKey: false } });
     const shipping = pipl.requirement('order.fulfilment', { operation: 'use' });
     for (let i = 0; i < 3; i++) {
@@ -96,9 +124,11 @@ async function main(): Promise<void> {
     await pipl.close();
     console.log(`run ${run}: ${(await objects(dir)).length} objects in ${dir}`);
   }
-  const report = await verifyAuditTrail(directoryLines(dir));
+  const keys = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'audit-2026', alg: 'EdDSA' }] };
+  const checkpoints = await directoryCheckpoints(dir);
+  const report = await verifyAuditTrail(directoryLines(dir), { keys, checkpoints });
   console.log(
-    `verifyAuditTrail: ${report.valid ? 'VALID' : 'INVALID'}, ${report.records.total} records, chain ${report.chain}, seq ${report.firstSeq}..${report.lastSeq}`,
+    `verifyAuditTrail: ${report.valid ? 'VALID' : 'INVALID'}, ${report.records.total} records, chain ${report.chain}, seq ${report.firstSeq}..${report.lastSeq}, ${report.checkpoints.valid} of ${report.checkpoints.total} checkpoints valid, ${report.unsignedTail} records unsigned`,
   );
   for (const notice of report.notices) console.log(`  notice: ${notice}`);
   for (const problem of report.problems) console.log(`  problem: ${problem.message}`);

@@ -1,7 +1,15 @@
 import { PiplConfigError } from '../errors/errors.js';
+import { withinTime } from '../guard/deadline.js';
 import { createBatchWriter } from './batch-writer.js';
 import type { BatchWriterOptions } from './batch-writer-types.js';
 import { ChainHead } from './chain.js';
+import {
+  type CheckpointPayload,
+  type CheckpointSigner,
+  checkpointDigest,
+  signCheckpoint,
+} from './checkpoint.js';
+import { hashOf, timeOf } from './file-io.js';
 import { type AuditSink, defaultEnforcer, type Enforcer } from './sink.js';
 
 /**
@@ -25,8 +33,15 @@ export interface AuditStore {
    * keep those twice.
    */
   write(lines: readonly string[], durable: boolean): Promise<void>;
-  /** Called once, after `close()` wrote the last record. */
+  /** Called once, after `close()` wrote the last record (and its checkpoint). */
   close?(): Promise<void>;
+  /** With the `checkpoint` option: stores one signed checkpoint (a compact JWS) after those already stored. */
+  writeCheckpoint?(jws: string): Promise<void>;
+  /**
+   * With the `checkpoint` option: the newest stored checkpoint, or `undefined` when there is none.
+   * Read once at open, so this writer's first checkpoint links to it (the verifier checks the links).
+   */
+  lastCheckpoint?(): Promise<string | undefined>;
 }
 
 export interface ChainedAuditSinkOptions {
@@ -42,6 +57,18 @@ export interface ChainedAuditSinkOptions {
   retryMs?: number;
   /** Buffered records wait up to `delayMs` (default 4) for company, or until `records` (default 256) are queued. */
   coalesce?: BatchWriterOptions<string>['coalesce'];
+  /**
+   * Signed checkpoints (as the file and PostgreSQL sinks sign them), stored with the store's
+   * `writeCheckpoint`: every `everyRecords` records (default 1000) and at `close()`. Without them,
+   * deleting the newest records of a store cannot be detected. The store must then have
+   * `writeCheckpoint` and `lastCheckpoint`; a checkpoint that cannot be signed or stored goes to
+   * `onError`, and the next one links to the last one stored.
+   */
+  checkpoint?: CheckpointSigner & {
+    everyRecords?: number;
+    /** How long a `writeCheckpoint` or `lastCheckpoint` call may take before it counts as failed (default 10000 ms). */
+    timeoutMs?: number;
+  };
   /** Every failed write and retry, for your logs. Must not throw (a throw is ignored). */
   onError?(error: Error): void;
 }
@@ -78,6 +105,21 @@ export async function chainedAuditSink(
       'chainedAuditSink: maxQueueRecords and maxBatchRecords must be > 0, retryMs ≥ 0',
     );
   }
+  const cp = options.checkpoint;
+  const cpEveryRecords = cp?.everyRecords ?? 1000;
+  const cpTimeoutMs = cp?.timeoutMs ?? 10_000;
+  if (cp) {
+    if (typeof store.writeCheckpoint !== 'function' || typeof store.lastCheckpoint !== 'function') {
+      throw new PiplConfigError(
+        'chainedAuditSink: `checkpoint` needs a store with writeCheckpoint() and lastCheckpoint()',
+      );
+    }
+    if (!(cpEveryRecords > 0) || !(cpTimeoutMs > 0)) {
+      throw new PiplConfigError(
+        'chainedAuditSink: checkpoint.everyRecords and checkpoint.timeoutMs must be > 0',
+      );
+    }
+  }
   const enforcer: Enforcer = { ...defaultEnforcer(), ...options.enforcer };
   const onError = (error: Error) => {
     try {
@@ -87,11 +129,15 @@ export async function chainedAuditSink(
     }
   };
   let last: string | undefined;
+  /** Digest of the newest stored checkpoint: the next one links to it. */
+  let previousCheckpoint: string | null = null;
   try {
     last = await store.lastLine();
+    const stored = cp ? await store.lastCheckpoint?.() : undefined;
+    if (stored !== undefined) previousCheckpoint = checkpointDigest(stored.trim());
   } catch (error) {
     throw new PiplConfigError(
-      `chainedAuditSink: the store's last line for chain "${chain}" cannot be read: ${(error as Error).message}`,
+      `chainedAuditSink: the store of chain "${chain}" cannot be read: ${(error as Error).message}`,
     );
   }
   const resume = last === undefined ? undefined : resumePoint(last, chain);
@@ -108,6 +154,12 @@ export async function chainedAuditSink(
       `chainedAuditSink: the store does not take records for chain "${chain}": ${(error as Error).message}`,
     );
   }
+  /** Seq, hash and time of the newest stored record, and what was sealed since the last checkpoint: what checkpoints sign. */
+  let writtenSeq = start.seq;
+  let writtenHash = start.digest;
+  let writtenTime: string | null = start.time;
+  let sinceCheckpoint = 1;
+  let firstTimeSinceCheckpoint: string | null = start.time;
   const writer = createBatchWriter<string>({
     enforcer,
     maxQueueRecords,
@@ -115,9 +167,72 @@ export async function chainedAuditSink(
     retryMs,
     coalesce: options.coalesce,
     onError,
-    seal: (event) => head.seal(event).line,
-    write: (batch, durable) => store.write(batch, durable),
+    seal(event) {
+      const sealed = head.seal(event);
+      sinceCheckpoint++;
+      firstTimeSinceCheckpoint ??= sealed.time;
+      return sealed.line;
+    },
+    async write(batch, durable) {
+      await store.write(batch, durable);
+      const last = batch.at(-1) as string;
+      writtenSeq += batch.length;
+      writtenHash = hashOf(last);
+      writtenTime = timeOf(last);
+    },
+    afterWrite: () => (cp && sinceCheckpoint >= cpEveryRecords ? checkpoint('records') : undefined),
   });
+
+  // One checkpoint at a time: two in flight would both link to the same predecessor (a fork).
+  let checkpointing: Promise<void> = Promise.resolve();
+  /** Did the last checkpoint write fail, so that what the store holds must be asked? */
+  let checkpointUncertain = false;
+  function checkpoint(trigger: CheckpointPayload['trigger']): Promise<void> {
+    checkpointing = checkpointing
+      .then(() => issueCheckpoint(trigger))
+      .catch((error: Error) => onError(error));
+    return checkpointing;
+  }
+
+  async function issueCheckpoint(trigger: CheckpointPayload['trigger']): Promise<void> {
+    if (!cp) return;
+    if (checkpointUncertain) {
+      const stored = await withinTime(
+        (store.lastCheckpoint as () => Promise<string | undefined>)(),
+        cpTimeoutMs,
+        "The store's lastCheckpoint",
+      );
+      previousCheckpoint = stored === undefined ? null : checkpointDigest(stored.trim());
+      checkpointUncertain = false;
+    }
+    const payload: CheckpointPayload = {
+      type: 'pipl-audit-checkpoint',
+      chain,
+      size: writtenSeq + 1,
+      lastSeq: writtenSeq,
+      lastHash: writtenHash,
+      prevCheckpoint: previousCheckpoint,
+      firstTime: firstTimeSinceCheckpoint,
+      lastTime: writtenTime,
+      issuedAt: new Date().toISOString(),
+      trigger,
+    };
+    const jws = await signCheckpoint(payload, cp);
+    try {
+      await withinTime(
+        (store.writeCheckpoint as (jws: string) => Promise<void>)(jws),
+        cpTimeoutMs,
+        "The store's writeCheckpoint",
+      );
+    } catch (error) {
+      // It may have been stored all the same (a lost answer, a late write): ask before linking the next.
+      checkpointUncertain = true;
+      throw error;
+    }
+    previousCheckpoint = checkpointDigest(jws);
+    sinceCheckpoint = 0;
+    firstTimeSinceCheckpoint = null;
+  }
   let closing: Promise<void> | undefined;
   return {
     get healthy() {
@@ -133,6 +248,7 @@ export async function chainedAuditSink(
       closing ??= (async () => {
         try {
           await writer.stop({ type: 'writer_stop', enforcer });
+          await checkpoint('close');
         } finally {
           await store.close?.();
         }

@@ -3,6 +3,7 @@
  * does not ask: a store that cannot be read or continued fails the `await` at start-up, and a guard
  * on such a sink fails closed over real HTTP while the store fails, then recovers.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -13,9 +14,9 @@ import { verifyAuditTrail } from '../../src/audit/verify-trail.js';
 import { createPiplGuard } from '../../src/index.js';
 import { AUDIENCE, AUDIT_KEY, ISSUER, makeKeys, policy, tokenFor } from '../support/fixture.js';
 
-/** A store in an array, with a switch that makes `write` fail like a store that went away. */
-function arrayStore(lines: string[] = []) {
-  const state = { lines, failing: false, writes: 0 };
+/** A store in arrays, with switches that make `write` or `writeCheckpoint` fail like a store that went away. */
+function arrayStore(lines: string[] = [], checkpoints: string[] = []) {
+  const state = { lines, checkpoints, failing: false, checkpointsFailing: false, writes: 0 };
   const store: AuditStore = {
     lastLine: async () => state.lines.at(-1),
     async write(batch) {
@@ -23,9 +24,20 @@ function arrayStore(lines: string[] = []) {
       if (state.failing) throw new Error('store unreachable');
       state.lines.push(...batch);
     },
+    async writeCheckpoint(jws) {
+      if (state.checkpointsFailing) throw new Error('checkpoint bucket unreachable');
+      state.checkpoints.push(jws);
+    },
+    lastCheckpoint: async () => state.checkpoints.at(-1),
   };
   return { state, store };
 }
+
+const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+const signer = { key: privateKey, kid: 'cp-1' };
+const keys = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'cp-1', alg: 'EdDSA' }] };
+const outcome = (i: number) =>
+  ({ type: 'outcome', requestId: `r-${i}`, purpose: 'account.profile', status: 200, durationMs: 1 }) as const;
 
 async function* linesOf(lines: readonly string[]): AsyncGenerator<AuditLine> {
   for (const [i, text] of lines.entries())
@@ -107,6 +119,115 @@ describe('chainedAuditSink: opening', () => {
     const report = await verifyAuditTrail(linesOf(state.lines));
     expect(report).toMatchObject({ valid: true, firstSeq: 0, lastSeq: state.lines.length - 1 });
     expect(report.notices.some((n) => n.includes('unclean restart'))).toBe(true);
+  });
+});
+
+describe('chainedAuditSink: signed checkpoints', () => {
+  it('refuses `checkpoint` on a store that cannot keep them', async () => {
+    const { store } = arrayStore();
+    const { writeCheckpoint: _w, lastCheckpoint: _l, ...recordsOnly } = store;
+    await expect(chainedAuditSink(recordsOnly, { chain: 'api-1', checkpoint: signer })).rejects.toThrow(
+      /needs a store with writeCheckpoint\(\) and lastCheckpoint\(\)/,
+    );
+  });
+
+  it('signs every N records and at close, linked across writers; deleting the newest records is then detected', async () => {
+    const { store, state } = arrayStore();
+    for (const writerRun of [0, 1]) {
+      const sink = await chainedAuditSink(store, {
+        chain: 'api-1',
+        checkpoint: { ...signer, everyRecords: 1000 },
+      });
+      for (let i = 0; i < 2500; i++) sink.append(outcome(writerRun * 2500 + i));
+      await sink.close();
+    }
+    const intact = await verifyAuditTrail(linesOf(state.lines), { keys, checkpoints: state.checkpoints });
+    expect(intact).toMatchObject({ valid: true, unsignedTail: 0 });
+    expect(intact.checkpoints.valid).toBe(intact.checkpoints.total);
+    // Per writer: one after a batch reached 1000 records (the 2500 went out as one batch), one at close.
+    // The second writer's first links to the first writer's last: the verifier checks every link.
+    const triggers = state.checkpoints.map(
+      (jws) => JSON.parse(Buffer.from(jws.split('.')[1] as string, 'base64url').toString()).trigger,
+    );
+    expect(triggers).toEqual(['records', 'close', 'records', 'close']);
+    expect(intact.checkpoints.lastCoveredSeq).toBe(state.lines.length - 1);
+
+    // Someone with write access to the store removes the newest records; the checkpoints remember them.
+    const cut = state.lines.slice(0, -5);
+    const truncated = await verifyAuditTrail(linesOf(cut), { keys, checkpoints: state.checkpoints });
+    expect(truncated.valid).toBe(false);
+    expect(truncated.problems.map((p) => p.kind)).toContain('log_truncated');
+  });
+
+  it('a checkpoint the store cannot take goes to onError; records are still stored and the next checkpoint links to the last one stored', async () => {
+    const { store, state } = arrayStore();
+    const errors: Error[] = [];
+    const sink = await chainedAuditSink(store, {
+      chain: 'api-1',
+      checkpoint: { ...signer, everyRecords: 10 },
+      onError: (error) => errors.push(error),
+    });
+    for (let i = 0; i < 15; i++) sink.append(outcome(i));
+    await sink.flush();
+    state.checkpointsFailing = true;
+    for (let i = 15; i < 30; i++) sink.append(outcome(i));
+    await sink.flush();
+    state.checkpointsFailing = false;
+    for (let i = 30; i < 45; i++) await sink.append(outcome(i), true);
+    await sink.close();
+    expect(errors.map((e) => e.message)).toContain('checkpoint bucket unreachable');
+    expect(records(state.lines).filter((r) => r.type === 'outcome')).toHaveLength(45);
+    const report = await verifyAuditTrail(linesOf(state.lines), { keys, checkpoints: state.checkpoints });
+    expect(report).toMatchObject({ valid: true, unsignedTail: 0 });
+  });
+});
+
+describe('chainedAuditSink: a checkpoint store that hangs or answers wrongly', () => {
+  it('a writeCheckpoint that never answers counts as failed after timeoutMs; records keep flowing', async () => {
+    const { store, state } = arrayStore();
+    const errors: Error[] = [];
+    let hang = true;
+    const writeCheckpoint = store.writeCheckpoint as (jws: string) => Promise<void>;
+    store.writeCheckpoint = (jws) => (hang ? new Promise(() => {}) : writeCheckpoint(jws));
+    const sink = await chainedAuditSink(store, {
+      chain: 'api-1',
+      checkpoint: { ...signer, everyRecords: 5, timeoutMs: 50 },
+      onError: (error) => errors.push(error),
+    });
+    for (let i = 0; i < 10; i++) sink.append(outcome(i));
+    await sink.flush();
+    await expect.poll(() => errors.length, { timeout: 2000 }).toBeGreaterThan(0);
+    expect(errors[0]?.message).toMatch(/writeCheckpoint did not answer within 50 ms/);
+    hang = false;
+    for (let i = 10; i < 20; i++) await sink.append(outcome(i), true);
+    await sink.close();
+    expect(records(state.lines).filter((r) => r.type === 'outcome')).toHaveLength(20);
+    const report = await verifyAuditTrail(linesOf(state.lines), { keys, checkpoints: state.checkpoints });
+    expect(report).toMatchObject({ valid: true, unsignedTail: 0 });
+  });
+
+  it('a checkpoint stored although the store answered an error is linked to, not forked from', async () => {
+    const { store, state } = arrayStore();
+    let lose = true;
+    const writeCheckpoint = store.writeCheckpoint as (jws: string) => Promise<void>;
+    store.writeCheckpoint = async (jws) => {
+      await writeCheckpoint(jws);
+      if (lose) {
+        lose = false;
+        throw new Error('connection reset (the put had landed)');
+      }
+    };
+    const sink = await chainedAuditSink(store, {
+      chain: 'api-1',
+      checkpoint: { ...signer, everyRecords: 5 },
+      onError: () => {},
+    });
+    for (let i = 0; i < 20; i++) await sink.append(outcome(i), true);
+    await sink.close();
+    expect(state.checkpoints.length).toBeGreaterThanOrEqual(3);
+    const report = await verifyAuditTrail(linesOf(state.lines), { keys, checkpoints: state.checkpoints });
+    expect(report.problems).toEqual([]);
+    expect(report.valid).toBe(true);
   });
 });
 
