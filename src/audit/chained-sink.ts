@@ -10,7 +10,7 @@ import {
   signCheckpoint,
 } from './checkpoint.js';
 import { hashOf, timeOf } from './file-io.js';
-import { type AuditSink, defaultEnforcer, type Enforcer } from './sink.js';
+import { type AuditSink, defaultEnforcer, type Enforcer, sinkOnWriter } from './sink.js';
 
 /**
  * The I/O of an audit sink of your own (an object store, a message queue, a database the package
@@ -233,29 +233,14 @@ export async function chainedAuditSink(
     sinceCheckpoint = 0;
     firstTimeSinceCheckpoint = null;
   }
-  let closing: Promise<void> | undefined;
-  return {
-    get healthy() {
-      return writer.healthy;
-    },
-    get queueDepth() {
-      return writer.queueDepth;
-    },
-    append: writer.append,
-    noteDropped: writer.noteDropped,
-    flush: writer.flush,
-    close() {
-      closing ??= (async () => {
-        try {
-          await writer.stop({ type: 'writer_stop', enforcer });
-          await checkpoint('close');
-        } finally {
-          await store.close?.();
-        }
-      })();
-      return closing;
-    },
-  };
+  return sinkOnWriter(writer, async () => {
+    try {
+      await writer.stop({ type: 'writer_stop', enforcer });
+      await checkpoint('close');
+    } finally {
+      await store.close?.();
+    }
+  });
 }
 
 /** Where the stored chain stopped: the seq, hash and type of its last record. */

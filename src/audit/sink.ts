@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { VERSION } from '../version.js';
+import type { BatchWriter } from './batch-writer-types.js';
 import type { AuditEvent, DroppedEvent } from './record.js';
 
 /**
@@ -82,4 +83,27 @@ export class DropCounter {
     this.outcomes = 0;
     return event;
   }
+}
+
+/**
+ * The {@link AuditSink} a sink built on a {@link BatchWriter} hands out: the writer's state and
+ * queue, and `close` run once however often it is called.
+ */
+export function sinkOnWriter(writer: BatchWriter<unknown>, close: () => Promise<void>): AuditSink {
+  let closing: Promise<void> | undefined;
+  return {
+    get healthy() {
+      return writer.healthy;
+    },
+    get queueDepth() {
+      return writer.queueDepth;
+    },
+    append: writer.append,
+    noteDropped: writer.noteDropped,
+    flush: writer.flush,
+    close: () => {
+      closing ??= close();
+      return closing;
+    },
+  };
 }

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { createBatchWriter } from '../audit/batch-writer.js';
 import { ChainHead } from '../audit/chain.js';
 import type { CheckpointPayload } from '../audit/checkpoint.js';
-import { type AuditSink, defaultEnforcer, type Enforcer } from '../audit/sink.js';
+import { type AuditSink, defaultEnforcer, type Enforcer, sinkOnWriter } from '../audit/sink.js';
 import { publishAuditHealth } from '../diagnostics/channels.js';
 import { PiplConfigError } from '../errors/errors.js';
 import { foreignRows, pgCheckpointer } from './checkpoints.js';
@@ -167,7 +167,6 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
   let firstTime: string | null = null;
   let lastTime: string | null = null;
   let checkpointDue: CheckpointPayload['trigger'] | undefined;
-  let closing: Promise<void> | undefined;
   /** When recent forks happened: many in a short time means a second live writer, not one forgery. */
   const forkTimes: number[] = [];
 
@@ -309,29 +308,14 @@ SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::
     cpTimer.unref();
   }
 
-  return {
-    get healthy() {
-      return writer.healthy;
-    },
-    get queueDepth() {
-      return writer.queueDepth;
-    },
-    append: writer.append,
-    noteDropped: writer.noteDropped,
-    flush: writer.flush,
-    close() {
-      if (closing) return closing;
-      closing = (async () => {
-        try {
-          await writer.stop({ type: 'writer_stop', enforcer });
-          await checkpointNow('close');
-        } finally {
-          clearInterval(cpTimer);
-          await checkpointer?.stop();
-          if (ownPool) await pool.end().catch(() => {});
-        }
-      })();
-      return closing;
-    },
-  };
+  return sinkOnWriter(writer, async () => {
+    try {
+      await writer.stop({ type: 'writer_stop', enforcer });
+      await checkpointNow('close');
+    } finally {
+      clearInterval(cpTimer);
+      await checkpointer?.stop();
+      if (ownPool) await pool.end().catch(() => {});
+    }
+  });
 }
