@@ -3,13 +3,13 @@ import { withinTime } from '../guard/deadline.js';
 import { createBatchWriter } from './batch-writer.js';
 import type { BatchWriterOptions } from './batch-writer-types.js';
 import { ChainHead } from './chain.js';
+import { ChainProgress } from './chain-progress.js';
 import {
   type CheckpointPayload,
   type CheckpointSigner,
   checkpointDigest,
   signCheckpoint,
 } from './checkpoint.js';
-import { hashOf, timeOf } from './file-io.js';
 import { type AuditSink, defaultEnforcer, type Enforcer, sinkOnWriter } from './sink.js';
 
 /**
@@ -155,11 +155,9 @@ export async function chainedAuditSink(
     );
   }
   /** Seq, hash and time of the newest stored record, and what was sealed since the last checkpoint: what checkpoints sign. */
-  let writtenSeq = start.seq;
-  let writtenHash = start.digest;
-  let writtenTime: string | null = start.time;
-  let sinceCheckpoint = 1;
-  let firstTimeSinceCheckpoint: string | null = start.time;
+  const progress = new ChainProgress(start.seq, start.digest);
+  progress.writtenTime = start.time;
+  progress.sealed(start.time);
   const writer = createBatchWriter<string>({
     enforcer,
     maxQueueRecords,
@@ -169,18 +167,14 @@ export async function chainedAuditSink(
     onError,
     seal(event) {
       const sealed = head.seal(event);
-      sinceCheckpoint++;
-      firstTimeSinceCheckpoint ??= sealed.time;
+      progress.sealed(sealed.time);
       return sealed.line;
     },
     async write(batch, durable) {
       await store.write(batch, durable);
-      const last = batch.at(-1) as string;
-      writtenSeq += batch.length;
-      writtenHash = hashOf(last);
-      writtenTime = timeOf(last);
+      progress.stored(batch);
     },
-    afterWrite: () => (cp && sinceCheckpoint >= cpEveryRecords ? checkpoint('records') : undefined),
+    afterWrite: () => (cp && progress.sinceCheckpoint >= cpEveryRecords ? checkpoint('records') : undefined),
   });
 
   // One checkpoint at a time: two in flight would both link to the same predecessor (a fork).
@@ -205,18 +199,7 @@ export async function chainedAuditSink(
       previousCheckpoint = stored === undefined ? null : checkpointDigest(stored.trim());
       checkpointUncertain = false;
     }
-    const payload: CheckpointPayload = {
-      type: 'pipl-audit-checkpoint',
-      chain,
-      size: writtenSeq + 1,
-      lastSeq: writtenSeq,
-      lastHash: writtenHash,
-      prevCheckpoint: previousCheckpoint,
-      firstTime: firstTimeSinceCheckpoint,
-      lastTime: writtenTime,
-      issuedAt: new Date().toISOString(),
-      trigger,
-    };
+    const payload = progress.payload(chain, previousCheckpoint, trigger);
     const jws = await signCheckpoint(payload, cp);
     try {
       await withinTime(
@@ -230,8 +213,7 @@ export async function chainedAuditSink(
       throw error;
     }
     previousCheckpoint = checkpointDigest(jws);
-    sinceCheckpoint = 0;
-    firstTimeSinceCheckpoint = null;
+    progress.signed();
   }
   return sinkOnWriter(writer, async () => {
     try {

@@ -5,9 +5,10 @@ import { PiplConfigError } from '../errors/errors.js';
 import { createBatchWriter } from './batch-writer.js';
 import { ChainHead } from './chain.js';
 import { defaultChainName } from './chain-name.js';
+import { ChainProgress } from './chain-progress.js';
 import { type CheckpointPayload, checkpointDigest, signCheckpoint } from './checkpoint.js';
 import { checkpointShipper } from './checkpoint-shipper.js';
-import { encodeLines, fdatasync, hashOf, MAX_SCRATCH_BYTES, timeOf, write } from './file-io.js';
+import { encodeLines, fdatasync, MAX_SCRATCH_BYTES, write } from './file-io.js';
 import { recover } from './file-recovery.js';
 import type { FileAuditSinkOptions } from './file-sink-options.js';
 import { finishInterruptedRotation, moveToSegment, readTail, segmentsOf } from './segments.js';
@@ -101,11 +102,8 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     );
   }
 
-  let sinceCheckpoint = 0;
-  let firstTimeSinceCheckpoint: string | null = null;
-  let writtenSeq = head.seq - 1;
-  let writtenHash = head.prev;
-  let writtenTime: string | null = null;
+  /** The writer_start is stored already (written at open); nothing sealed since a checkpoint yet. */
+  const progress = new ChainProgress(head.seq - 1, head.prev);
   let closing: Promise<void> | undefined;
   /** Nothing but this writer's `writer_start` has been written or signed yet. */
   let pristine = true;
@@ -127,8 +125,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     bytes: (line) => line.length,
     seal(event) {
       const sealed = head.seal(event);
-      sinceCheckpoint++;
-      firstTimeSinceCheckpoint ??= sealed.time;
+      progress.sealed(sealed.time);
       return sealed.line;
     },
     async write(batch, durable) {
@@ -145,13 +142,10 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
       }
       partial = undefined;
       if (durable) await fdatasync(fd);
-      const last = batch.at(-1) as string;
-      writtenSeq += batch.length;
-      writtenHash = hashOf(last);
-      writtenTime = timeOf(last);
+      progress.stored(batch);
     },
     async afterWrite() {
-      if (cp && sinceCheckpoint >= cpEveryRecords) await checkpoint('records');
+      if (cp && progress.sinceCheckpoint >= cpEveryRecords) await checkpoint('records');
       if (options.rotate && shouldRotate()) await rotate();
     },
   });
@@ -168,24 +162,12 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
   async function issueCheckpoint(trigger: CheckpointPayload['trigger']) {
     if (!cp) return;
     await fdatasync(fd);
-    const payload: CheckpointPayload = {
-      type: 'pipl-audit-checkpoint',
-      chain,
-      size: writtenSeq + 1,
-      lastSeq: writtenSeq,
-      lastHash: writtenHash,
-      prevCheckpoint: lastCheckpoint?.digest ?? null,
-      firstTime: firstTimeSinceCheckpoint,
-      lastTime: writtenTime,
-      issuedAt: new Date().toISOString(),
-      trigger,
-    };
+    const payload = progress.payload(chain, lastCheckpoint?.digest ?? null, trigger);
     pristine = false;
     const jws = await signCheckpoint(payload, cp);
     fs.appendFileSync(checkpointPath, `${jws}\n`);
-    lastCheckpoint = { digest: checkpointDigest(jws), lastSeq: writtenSeq };
-    sinceCheckpoint = 0;
-    firstTimeSinceCheckpoint = null;
+    lastCheckpoint = { digest: checkpointDigest(jws), lastSeq: progress.writtenSeq };
+    progress.signed();
     shipper?.ship({ jws, payload });
   }
 
@@ -206,7 +188,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     moveToSegment(options.path, activeFirstSeq);
     fs.closeSync(fd);
     fd = fs.openSync(options.path, 'a+');
-    activeFirstSeq = writtenSeq + 1; // all written so far is in the old file; the next record starts this one
+    activeFirstSeq = progress.writtenSeq + 1; // all written so far is in the old file; the next record starts this one
     fileBytes = 0;
     fileOpenedAt = Date.now();
     applyRetention();
