@@ -200,7 +200,7 @@ export async function verifyAuditTrail(
         cause: check.canonical ? 'hash_mismatch' : 'not_canonical',
         message: check.canonical
           ? `${atOf(entry)} seq ${seq} INVALID: record modified (hash does not match its content)`
-          : `${atOf(entry)} seq ${seq} INVALID: record modified (its bytes are not the canonical form)`,
+          : `${atOf(entry)} seq ${seq} INVALID: record modified (its bytes are not the canonical form${lineEndHint(entry.text)})`,
       });
       if (stop()) return false;
     }
@@ -351,4 +351,16 @@ function placeOf(
 /** `file:line` of a line, for messages. */
 function atOf(entry: AuditLine): string {
   return `${entry.file}:${entry.line}`;
+}
+
+/**
+ * Why a line that is otherwise a record may not be canonical: it still carries a line end (a reader
+ * that kept the newline, a copy converted to CRLF). The record is reported modified all the same:
+ * its bytes are not the ones that were hashed.
+ */
+function lineEndHint(text: string): string {
+  if (text.endsWith('\r'))
+    return '; it ends in a carriage return: the file was converted to CRLF line endings';
+  if (text.endsWith('\n')) return '; it ends in a newline: hand the verifier each line without it';
+  return '';
 }

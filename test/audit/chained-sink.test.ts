@@ -122,6 +122,19 @@ describe('chainedAuditSink: opening', () => {
   });
 });
 
+describe('chainedAuditSink: reading a store back', () => {
+  it('lines handed to the verifier with their newline are reported modified, and the message says why', async () => {
+    const { store, state } = arrayStore();
+    await (await chainedAuditSink(store, { chain: 'api-1' })).close();
+    async function* withNewlines(): AsyncGenerator<AuditLine> {
+      for (const [i, text] of state.lines.entries()) yield { text, file: 'store', line: i + 1, torn: false };
+    }
+    const report = await verifyAuditTrail(withNewlines());
+    expect(report.valid).toBe(false);
+    expect(report.problems[0]?.message).toMatch(/ends in a newline: hand the verifier each line without it/);
+  });
+});
+
 describe('chainedAuditSink: signed checkpoints', () => {
   it('refuses `checkpoint` on a store that cannot keep them', async () => {
     const { store } = arrayStore();

@@ -644,6 +644,14 @@ describe('verifyAuditLog', () => {
     await expectProblem('not_canonical', COUNT);
   });
 
+  it('says why when the whole file was converted to CRLF line endings (every record is still modified)', async () => {
+    write(lines.map((line) => line.replace(/\n$/, '\r\n')));
+    const { problem } = await expectProblem('not_canonical', 1);
+    expect(problem?.message).toMatch(
+      /ends in a carriage return: the file was converted to CRLF line endings/,
+    );
+  });
+
   it('detects a changed key order that is still valid JSON', async () => {
     const parsed = record(6);
     const reversed = Object.fromEntries(Object.entries(parsed).reverse());
