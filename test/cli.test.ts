@@ -82,6 +82,16 @@ describe('pipl-guard audit verify', () => {
     expect(result.stdout).toMatch(/INVALID: 2 problem/);
   });
 
+  it('exits 1 on a copy converted to CRLF line endings, and says that is what happened', async () => {
+    const crlf = join(dir, 'crlf.jsonl');
+    writeFileSync(crlf, readFileSync(log, 'utf8').replaceAll('\n', '\r\n'));
+    const result = await cli(['audit', 'verify', crlf]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /seq 0 INVALID: record modified .*the file was converted to CRLF line endings/,
+    );
+  });
+
   it('exits 2 on usage errors and a missing file, without a stack trace', async () => {
     const usage = await cli(['audit', 'verify']);
     expect(usage.code).toBe(2);
