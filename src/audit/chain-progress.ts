@@ -21,9 +21,10 @@ export class ChainProgress {
     this.writtenHash = writtenHash;
   }
 
-  sealed(time: string): void {
+  /** A record was sealed (its time is read only for the first since a checkpoint). */
+  sealed(record: { readonly time: string }): void {
     this.sinceCheckpoint++;
-    this.firstTime ??= time;
+    this.firstTime ??= record.time;
   }
 
   /** A batch of canonical lines is stored: its last line is now the newest record. */

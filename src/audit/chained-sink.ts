@@ -157,7 +157,7 @@ export async function chainedAuditSink(
   /** Seq, hash and time of the newest stored record, and what was sealed since the last checkpoint: what checkpoints sign. */
   const progress = new ChainProgress(start.seq, start.digest);
   progress.writtenTime = start.time;
-  progress.sealed(start.time);
+  progress.sealed(start);
   const writer = createBatchWriter<string>({
     enforcer,
     maxQueueRecords,
@@ -167,7 +167,7 @@ export async function chainedAuditSink(
     onError,
     seal(event) {
       const sealed = head.seal(event);
-      progress.sealed(sealed.time);
+      progress.sealed(sealed);
       return sealed.line;
     },
     async write(batch, durable) {

@@ -125,7 +125,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     bytes: (line) => line.length,
     seal(event) {
       const sealed = head.seal(event);
-      progress.sealed(sealed.time);
+      progress.sealed(sealed);
       return sealed.line;
     },
     async write(batch, durable) {

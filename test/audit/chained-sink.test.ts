@@ -11,8 +11,7 @@ import { expressGuard } from '../../src/adapters/express/index.js';
 import { type AuditStore, chainedAuditSink } from '../../src/audit/chained-sink.js';
 import type { AuditLine } from '../../src/audit/reader.js';
 import { verifyAuditTrail } from '../../src/audit/verify-trail.js';
-import { createPiplGuard } from '../../src/index.js';
-import { AUDIENCE, AUDIT_KEY, ISSUER, makeKeys, policy, tokenFor } from '../support/fixture.js';
+import { AUDIT_KEY, guardOptions, makeKeys, tokenFor } from '../support/fixture.js';
 
 /** A store in arrays, with switches that make `write` or `writeCheckpoint` fail like a store that went away. */
 function arrayStore(lines: string[] = [], checkpoints: string[] = []) {
@@ -249,16 +248,7 @@ describe('chainedAuditSink under a guard, over HTTP', () => {
     const keys = await makeKeys();
     const { store, state } = arrayStore();
     const sink = await chainedAuditSink(store, { chain: 'api-1', retryMs: 10 });
-    const pipl = createPiplGuard({
-      policy,
-      consent: {
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        algorithms: ['ES256'],
-        jwks: { keys: [keys.publicJwk] },
-      },
-      audit: { sink, subjectKey: AUDIT_KEY },
-    });
+    const { guard: pipl } = guardOptions(keys, { audit: { sink, subjectKey: AUDIT_KEY } });
     const guard = expressGuard(pipl);
     const app = express();
     app.get('/me/health', guard('health.records', { operation: 'use' }), (_req, res) => {
