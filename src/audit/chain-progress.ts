@@ -2,34 +2,37 @@ import type { CheckpointPayload } from './checkpoint.js';
 import { hashOf, timeOf } from './file-io.js';
 
 /**
- * Where a sink's chain stands for its checkpoints: the newest stored record (seq, hash, time) and
- * what was sealed since the last checkpoint. Sinks that store canonical lines in batches call
- * `sealed` per record and `stored` per batch; a checkpoint signs {@link payload}, then `signed`.
+ * Where a sink's chain stands for its checkpoints: the newest stored record (seq, hash, time), and
+ * how far the last checkpoint reached. Sinks that store canonical lines in batches call `stored` per
+ * batch; a checkpoint signs {@link payload}, then `signed`. What a checkpoint still owes is derived
+ * from stored seqs, not counted as records are sealed: a count reset after an asynchronous signing
+ * forgot the records sealed meanwhile, and a batch of them could then go without its checkpoint.
  */
 export class ChainProgress {
-  /** Records sealed since the last checkpoint. */
-  sinceCheckpoint = 0;
-  /** Time of the first of them. */
-  firstTime: string | null = null;
   writtenSeq: number;
   writtenHash: string;
   writtenTime: string | null = null;
+  /** Time of the first record stored since the last checkpoint. */
+  firstTime: string | null = null;
+  /** The last seq a checkpoint covers (or the newest stored when there is none yet). */
+  private checkpointedSeq: number;
 
   /** `writtenSeq`/`writtenHash`: the newest stored record (-1 and the genesis hash for a new chain). */
   constructor(writtenSeq: number, writtenHash: string) {
     this.writtenSeq = writtenSeq;
     this.writtenHash = writtenHash;
+    this.checkpointedSeq = writtenSeq;
   }
 
-  /** A record was sealed (its time is read only for the first since a checkpoint). */
-  sealed(record: { readonly time: string }): void {
-    this.sinceCheckpoint++;
-    this.firstTime ??= record.time;
+  /** Records stored since the last checkpoint. */
+  get sinceCheckpoint(): number {
+    return this.writtenSeq - this.checkpointedSeq;
   }
 
   /** A batch of canonical lines is stored: its last line is now the newest record. */
   stored(batch: readonly string[]): void {
     const last = batch.at(-1) as string;
+    this.firstTime ??= timeOf(batch[0] as string);
     this.writtenSeq += batch.length;
     this.writtenHash = hashOf(last);
     this.writtenTime = timeOf(last);
@@ -55,9 +58,9 @@ export class ChainProgress {
     };
   }
 
-  /** A checkpoint was stored: counting starts again. */
-  signed(): void {
-    this.sinceCheckpoint = 0;
-    this.firstTime = null;
+  /** The checkpoint of `payload` was stored. */
+  signed(payload: CheckpointPayload): void {
+    this.checkpointedSeq = payload.lastSeq;
+    if (this.writtenSeq === payload.lastSeq) this.firstTime = null;
   }
 }

@@ -154,10 +154,9 @@ export async function chainedAuditSink(
       `chainedAuditSink: the store does not take records for chain "${chain}": ${(error as Error).message}`,
     );
   }
-  /** Seq, hash and time of the newest stored record, and what was sealed since the last checkpoint: what checkpoints sign. */
-  const progress = new ChainProgress(start.seq, start.digest);
-  progress.writtenTime = start.time;
-  progress.sealed(start);
+  /** What checkpoints sign. The writer_start is the first record this writer's checkpoints cover. */
+  const progress = new ChainProgress(start.seq - 1, start.record.prev);
+  progress.stored([start.line]);
   const writer = createBatchWriter<string>({
     enforcer,
     maxQueueRecords,
@@ -165,11 +164,7 @@ export async function chainedAuditSink(
     retryMs,
     coalesce: options.coalesce,
     onError,
-    seal(event) {
-      const sealed = head.seal(event);
-      progress.sealed(sealed);
-      return sealed.line;
-    },
+    seal: (event) => head.seal(event).line,
     async write(batch, durable) {
       await store.write(batch, durable);
       progress.stored(batch);
@@ -213,7 +208,7 @@ export async function chainedAuditSink(
       throw error;
     }
     previousCheckpoint = checkpointDigest(jws);
-    progress.signed();
+    progress.signed(payload);
   }
   return sinkOnWriter(writer, async () => {
     try {

@@ -102,7 +102,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     );
   }
 
-  /** The writer_start is stored already (written at open); nothing sealed since a checkpoint yet. */
+  /** The writer_start is stored already (written at open); checkpoints count from after it. */
   const progress = new ChainProgress(head.seq - 1, head.prev);
   let closing: Promise<void> | undefined;
   /** Nothing but this writer's `writer_start` has been written or signed yet. */
@@ -123,11 +123,7 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     onError,
     onEvent: (event, detail) => publishAuditHealth('file', chain, event, detail),
     bytes: (line) => line.length,
-    seal(event) {
-      const sealed = head.seal(event);
-      progress.sealed(sealed);
-      return sealed.line;
-    },
+    seal: (event) => head.seal(event).line,
     async write(batch, durable) {
       if (partial?.batch !== batch) {
         const { buffer, length } = encodeLines(batch, scratch);
@@ -166,8 +162,8 @@ export function fileAuditSink(options: FileAuditSinkOptions): AuditSink {
     pristine = false;
     const jws = await signCheckpoint(payload, cp);
     fs.appendFileSync(checkpointPath, `${jws}\n`);
-    lastCheckpoint = { digest: checkpointDigest(jws), lastSeq: progress.writtenSeq };
-    progress.signed();
+    lastCheckpoint = { digest: checkpointDigest(jws), lastSeq: payload.lastSeq };
+    progress.signed(payload);
     shipper?.ship({ jws, payload });
   }
 

@@ -6,7 +6,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { expressGuard } from '../../src/adapters/express/index.js';
 import { type AuditStore, chainedAuditSink } from '../../src/audit/chained-sink.js';
 import type { AuditLine } from '../../src/audit/reader.js';
@@ -195,6 +195,35 @@ describe('chainedAuditSink: signed checkpoints', () => {
 });
 
 describe('chainedAuditSink: a checkpoint store that hangs or answers wrongly', () => {
+  it('records sealed while a checkpoint is being stored are covered by the next one', async () => {
+    const { store, state } = arrayStore();
+    const writeCheckpoint = store.writeCheckpoint as (jws: string) => Promise<void>;
+    let release: () => void = () => {};
+    let started: () => void = () => {};
+    const held = new Promise<void>((resolve) => (started = resolve));
+    let calls = 0;
+    store.writeCheckpoint = async (jws) => {
+      if (calls++ === 0) {
+        started();
+        await new Promise<void>((resolve) => (release = resolve));
+      }
+      await writeCheckpoint(jws);
+    };
+    const sink = await chainedAuditSink(store, {
+      chain: 'api-1',
+      checkpoint: { ...signer, everyRecords: 1 },
+    });
+    await sink.append(outcome(0), true); // stored; its checkpoint goes to the store, which holds it
+    await held;
+    sink.append(outcome(1)); // sealed while that checkpoint is being stored
+    release();
+    await sink.flush();
+    await vi.waitFor(() => expect(state.checkpoints).toHaveLength(2), { timeout: 2000 });
+    const covered = await verifyAuditTrail(linesOf(state.lines), { keys, checkpoints: state.checkpoints });
+    expect(covered).toMatchObject({ valid: true, unsignedTail: 0 });
+    await sink.close();
+  });
+
   it('a writeCheckpoint that never answers counts as failed after timeoutMs; records keep flowing', async () => {
     const { store, state } = arrayStore();
     const errors: Error[] = [];
