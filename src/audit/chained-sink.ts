@@ -66,6 +66,8 @@ export interface ChainedAuditSinkOptions {
    */
   checkpoint?: CheckpointSigner & {
     everyRecords?: number;
+    /** ... and every `everyMs` (default 60000) while records since the last one wait unsigned, so a quiet chain is signed too. */
+    everyMs?: number;
     /** How long a `writeCheckpoint` or `lastCheckpoint` call may take before it counts as failed (default 10000 ms). */
     timeoutMs?: number;
   };
@@ -108,15 +110,16 @@ export async function chainedAuditSink(
   const cp = options.checkpoint;
   const cpEveryRecords = cp?.everyRecords ?? 1000;
   const cpTimeoutMs = cp?.timeoutMs ?? 10_000;
+  const cpEveryMs = cp?.everyMs ?? 60_000;
   if (cp) {
     if (typeof store.writeCheckpoint !== 'function' || typeof store.lastCheckpoint !== 'function') {
       throw new PiplConfigError(
         'chainedAuditSink: `checkpoint` needs a store with writeCheckpoint() and lastCheckpoint()',
       );
     }
-    if (!(cpEveryRecords > 0) || !(cpTimeoutMs > 0)) {
+    if (!(cpEveryRecords > 0) || !(cpTimeoutMs > 0) || !(cpEveryMs > 0)) {
       throw new PiplConfigError(
-        'chainedAuditSink: checkpoint.everyRecords and checkpoint.timeoutMs must be > 0',
+        'chainedAuditSink: checkpoint.everyRecords, checkpoint.everyMs and checkpoint.timeoutMs must be > 0',
       );
     }
   }
@@ -157,6 +160,8 @@ export async function chainedAuditSink(
   /** What checkpoints sign. The writer_start is the first record this writer's checkpoints cover. */
   const progress = new ChainProgress(start.seq - 1, start.record.prev);
   progress.stored([start.line]);
+  /** An interval checkpoint is due (set by the timer, run by the writer between batches). */
+  let checkpointDue = false;
   const writer = createBatchWriter<string>({
     enforcer,
     maxQueueRecords,
@@ -170,7 +175,22 @@ export async function chainedAuditSink(
       progress.stored(batch);
     },
     afterWrite: () => (cp && progress.sinceCheckpoint >= cpEveryRecords ? checkpoint('records') : undefined),
+    // An interval checkpoint runs between batches, so steady load cannot postpone it for ever.
+    housekeeping: {
+      due: () => checkpointDue,
+      run() {
+        checkpointDue = false;
+        return checkpoint('interval');
+      },
+    },
   });
+  const cpTimer = cp
+    ? setInterval(() => {
+        if (!writer.healthy || progress.sinceCheckpoint === 0) return;
+        checkpointDue = true;
+        writer.kick();
+      }, cpEveryMs).unref()
+    : undefined;
 
   // One checkpoint at a time: two in flight would both link to the same predecessor (a fork).
   let checkpointing: Promise<void> = Promise.resolve();
@@ -211,6 +231,7 @@ export async function chainedAuditSink(
     progress.signed(payload);
   }
   return sinkOnWriter(writer, async () => {
+    clearInterval(cpTimer);
     try {
       await writer.stop({ type: 'writer_stop', enforcer });
       await checkpoint('close');

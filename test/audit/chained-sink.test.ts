@@ -194,6 +194,29 @@ describe('chainedAuditSink: signed checkpoints', () => {
   });
 });
 
+describe('chainedAuditSink: interval checkpoints', () => {
+  it('a quiet chain is signed every everyMs: the records of a slow hour are not left unsigned until close', async () => {
+    const { store, state } = arrayStore();
+    const sink = await chainedAuditSink(store, {
+      chain: 'api-1',
+      checkpoint: { ...signer, everyRecords: 1000, everyMs: 200 },
+    });
+    for (let i = 0; i < 3; i++) sink.append(outcome(i));
+    await sink.flush(); // stored well within the first interval, far short of everyRecords
+    await vi.waitFor(() => expect(state.checkpoints).toHaveLength(1), { timeout: 2000 });
+    const signed = await verifyAuditTrail(linesOf(state.lines), { keys, checkpoints: state.checkpoints });
+    expect(signed).toMatchObject({ valid: true, unsignedTail: 0 });
+    // Nothing new for two more intervals: no checkpoint for nothing.
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect(state.checkpoints).toHaveLength(1);
+    await sink.close();
+    const triggers = state.checkpoints.map(
+      (jws) => JSON.parse(Buffer.from(jws.split('.')[1] as string, 'base64url').toString()).trigger,
+    );
+    expect(triggers).toEqual(['interval', 'close']);
+  });
+});
+
 describe('chainedAuditSink: a checkpoint store that hangs or answers wrongly', () => {
   it('records sealed while a checkpoint is being stored are covered by the next one', async () => {
     const { store, state } = arrayStore();
