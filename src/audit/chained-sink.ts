@@ -4,6 +4,7 @@ import { createBatchWriter } from './batch-writer.js';
 import type { BatchWriterOptions } from './batch-writer-types.js';
 import { ChainHead } from './chain.js';
 import { ChainProgress } from './chain-progress.js';
+import { chainTail } from './chain-tail.js';
 import {
   type CheckpointPayload,
   type CheckpointSigner,
@@ -131,19 +132,34 @@ export async function chainedAuditSink(
       // A throwing error hook must not break the write loop.
     }
   };
-  let last: string | undefined;
   /** Digest of the newest stored checkpoint: the next one links to it. */
   let previousCheckpoint: string | null = null;
+  /** Asks the store for its newest checkpoint (at open, and after a write that may have landed). */
+  async function linkToStoredCheckpoint(): Promise<void> {
+    const stored = await withinTime(
+      (store.lastCheckpoint as () => Promise<string | undefined>)(),
+      cpTimeoutMs,
+      "The store's lastCheckpoint",
+    );
+    previousCheckpoint = stored === undefined ? null : checkpointDigest(stored.trim());
+  }
+  let last: string | undefined;
   try {
     last = await store.lastLine();
-    const stored = cp ? await store.lastCheckpoint?.() : undefined;
-    if (stored !== undefined) previousCheckpoint = checkpointDigest(stored.trim());
+    if (cp) await linkToStoredCheckpoint();
   } catch (error) {
     throw new PiplConfigError(
       `chainedAuditSink: the store of chain "${chain}" cannot be read: ${(error as Error).message}`,
     );
   }
-  const resume = last === undefined ? undefined : resumePoint(last, chain);
+  const resume = last === undefined ? undefined : chainTail(last, chain);
+  if (resume !== undefined && 'problem' in resume) {
+    throw new PiplConfigError(
+      resume.problem === 'other_chain'
+        ? `chainedAuditSink: the store's last record belongs to chain "${String(resume.found)}", not "${chain}": give each chain a store of its own`
+        : `chainedAuditSink: the store's last line for chain "${chain}" is not an audit record: the chain cannot be continued`,
+    );
+  }
   const head = resume ? new ChainHead(chain, resume.seq + 1, resume.hash) : new ChainHead(chain);
   const start = head.seal({
     type: 'writer_start',
@@ -206,12 +222,7 @@ export async function chainedAuditSink(
   async function issueCheckpoint(trigger: CheckpointPayload['trigger']): Promise<void> {
     if (!cp) return;
     if (checkpointUncertain) {
-      const stored = await withinTime(
-        (store.lastCheckpoint as () => Promise<string | undefined>)(),
-        cpTimeoutMs,
-        "The store's lastCheckpoint",
-      );
-      previousCheckpoint = stored === undefined ? null : checkpointDigest(stored.trim());
+      await linkToStoredCheckpoint();
       checkpointUncertain = false;
     }
     const payload = progress.payload(chain, previousCheckpoint, trigger);
@@ -239,28 +250,4 @@ export async function chainedAuditSink(
       await store.close?.();
     }
   });
-}
-
-/** Where the stored chain stopped: the seq, hash and type of its last record. */
-function resumePoint(line: string, chain: string): { seq: number; hash: string; type: unknown } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    // Reported below with everything else that is not a record.
-  }
-  const record = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
-  const { seq, hash } = record;
-  const isSeq = typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0;
-  if (!isSeq || typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
-    throw new PiplConfigError(
-      `chainedAuditSink: the store's last line for chain "${chain}" is not an audit record: the chain cannot be continued`,
-    );
-  }
-  if (record.chain !== chain) {
-    throw new PiplConfigError(
-      `chainedAuditSink: the store's last record belongs to chain "${String(record.chain)}", not "${chain}": give each chain a store of its own`,
-    );
-  }
-  return { seq, hash, type: record.type };
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { PiplConfigError } from '../errors/errors.js';
+import { chainTail } from './chain-tail.js';
 import { readTail, segmentsOf } from './segments.js';
 
 /** Where the chain left off, read from the files when a writer opens a log. */
@@ -30,10 +31,12 @@ export function recover(fd: number, path: string, chain: string): Recovered {
       repairedBytes,
       activeFirstSeq: 0,
     };
-  const last = parseChainFields(line, 'ends in a record that is not JSON');
-  if (last.chain !== chain || typeof last.seq !== 'number' || typeof last.hash !== 'string') {
+  const last = chainTail(line, chain);
+  if ('problem' in last) {
     throw new PiplConfigError(
-      `The audit log's last record belongs to chain "${String(last.chain)}", not "${chain}"; use another file or chain name`,
+      last.problem === 'other_chain'
+        ? `The audit log's last record belongs to chain "${String(last.found)}", not "${chain}"; use another file or chain name`
+        : 'The audit log ends in a line that is not an audit record (not JSON, or no seq and hash); run `pipl-guard audit verify` on it',
     );
   }
   const nextSeq = last.seq + 1;

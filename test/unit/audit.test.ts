@@ -458,6 +458,18 @@ describe('fileAuditSink', () => {
     expect(() => fileAuditSink({ path, enforcer })).toThrow(PiplConfigError);
   });
 
+  it('refuses to continue after a last line whose seq or hash is not a chain position (it resumed from it before)', () => {
+    const path = join(dir, 'audit.jsonl');
+    const lines = buildLines(2);
+    const last = JSON.parse(lines[1] as string) as Record<string, unknown>;
+    for (const bad of [{ seq: '1' }, { seq: -1 }, { hash: 'abc' }]) {
+      fs.writeFileSync(path, `${lines[0]}${JSON.stringify({ ...last, ...bad })}\n`);
+      expect(() => fileAuditSink({ path, chain: last.chain as string, enforcer })).toThrow(
+        /ends in a line that is not an audit record/,
+      );
+    }
+  });
+
   it('fails closed at start-up when the first write fails (/dev/full: ENOSPC)', () => {
     expect(fs.existsSync('/dev/full')).toBe(true);
     let caught: unknown;
